@@ -1,0 +1,342 @@
+"""ASGI middleware: body-size limit, idempotent POST replay, metrics and access logs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.rest.problems import PROBLEM_JSON, is_database_unavailable, problem_type
+from app.db.engine import Database
+from app.db.models import IdempotencyRecord
+from app.db.types import utcnow
+
+access_log = logging.getLogger("revmentor.access")
+
+REQUESTS = Counter(
+    "revmentor_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "revmentor_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+async def send_problem(
+    send: Send,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    body = json.dumps(
+        {"type": problem_type(slug), "title": title, "status": status, "detail": detail}
+    ).encode()
+    raw = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies above the limit with a 413 problem, whether or not they declare
+    their length."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        detail = f"the request body is larger than {self.max_bytes} bytes"
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await send_problem(send, 413, "payload-too-large", "Payload too large", detail)
+                return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await send_problem(send, 413, "payload-too-large", "Payload too large", detail)
+
+
+class MetricsMiddleware:
+    """Prometheus counters and an access-log line per request, labelled by route template."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            REQUESTS.labels(scope["method"], template, str(status)).inc()
+            LATENCY.labels(scope["method"], template).observe(elapsed)
+            access_log.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+
+
+class IdempotencyMiddleware:
+    """Honour ``Idempotency-Key`` on POST: a retry replays the first response, a reuse of the
+    key with a different request is a 422, a retry while the first is running a 409.
+
+    Keys are scoped to the credential that sent them and kept in the database, so any instance
+    can answer a retry.
+    """
+
+    header = b"idempotency-key"
+
+    def __init__(self, app: ASGIApp, db_getter: Any, ttl_hours: int, retry_after: int) -> None:
+        self.app = app
+        self.db_getter = db_getter
+        self.ttl = timedelta(hours=ttl_hours)
+        self.retry_after = retry_after
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        key_raw = headers.get(self.header)
+        auth = headers.get(b"authorization")
+        if key_raw is None or auth is None or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        key = key_raw.decode("latin-1").strip()
+        if not 1 <= len(key) <= 255:
+            await send_problem(
+                send,
+                422,
+                "validation-error",
+                "Invalid Idempotency-Key",
+                "Idempotency-Key must be 1 to 255 characters",
+            )
+            return
+        body = await _read_body(receive)
+        principal = hashlib.sha256(auth).hexdigest()
+        digest = hashlib.sha256(
+            b"\n".join(
+                [
+                    scope["method"].encode(),
+                    scope["path"].encode(),
+                    scope.get("query_string", b""),
+                    body,
+                ]
+            )
+        ).hexdigest()
+        db: Database = self.db_getter()
+        try:
+            claimed = await self._claim(db, principal, key, scope, digest)
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                await send_problem(
+                    send,
+                    503,
+                    "service-unavailable",
+                    "Service temporarily unavailable",
+                    "the database cannot be reached; retry shortly",
+                    {"Retry-After": str(self.retry_after)},
+                )
+                return
+            raise
+        if isinstance(claimed, IdempotencyRecord):
+            await self._answer_existing(send, claimed, digest)
+            return
+
+        messages: list[Message] = []
+        status = 500
+
+        async def replay_receive() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            messages.append(message)
+
+        try:
+            await self.app(scope, replay_receive, capture)
+        except BaseException:
+            await self._release(db, principal, key)
+            raise
+        if status >= 500 or status in (401, 403, 429):
+            # Not an outcome worth replaying: the retry should be tried for real.
+            await self._release(db, principal, key)
+        else:
+            await self._store(db, principal, key, status, messages)
+        for message in messages:
+            await send(message)
+
+    async def _claim(
+        self, db: Database, principal: str, key: str, scope: Scope, digest: str
+    ) -> IdempotencyRecord | None:
+        now = utcnow()
+        async with db.session() as session:
+            existing = await session.get(IdempotencyRecord, (principal, key))
+            if existing is not None and existing.expires_at <= now:
+                await session.delete(existing)
+                await session.flush()
+                existing = None
+            if existing is not None:
+                return existing
+            session.add(
+                IdempotencyRecord(
+                    principal=principal,
+                    key=key,
+                    method=scope["method"],
+                    path=scope["path"][:2048],
+                    request_hash=digest,
+                    expires_at=now + self.ttl,
+                )
+            )
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+                return await session.get(IdempotencyRecord, (principal, key))
+        return None
+
+    async def _answer_existing(self, send: Send, record: IdempotencyRecord, digest: str) -> None:
+        if record.request_hash != digest:
+            await send_problem(
+                send,
+                422,
+                "idempotency-key-reused",
+                "Idempotency-Key reused",
+                "this Idempotency-Key was used for a different request; use a new key",
+            )
+            return
+        if record.status_code is None:
+            await send_problem(
+                send,
+                409,
+                "idempotency-in-progress",
+                "Request in progress",
+                "a request with this Idempotency-Key is still being processed",
+                {"Retry-After": "1"},
+            )
+            return
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in record.response_headers]
+        raw.append((b"idempotent-replayed", b"true"))
+        await send({"type": "http.response.start", "status": record.status_code, "headers": raw})
+        await send({"type": "http.response.body", "body": record.response_body or b""})
+
+    async def _store(
+        self, db: Database, principal: str, key: str, status: int, messages: list[Message]
+    ) -> None:
+        start = next(m for m in messages if m["type"] == "http.response.start")
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+        keep = {b"content-type", b"location", b"etag", b"cache-control", b"link"}
+        headers = [
+            [k.decode("latin-1"), v.decode("latin-1")]
+            for k, v in start.get("headers", [])
+            if k.lower() in keep
+        ]
+        async with db.session() as session:
+            await session.execute(
+                update(IdempotencyRecord)
+                .where(
+                    col(IdempotencyRecord.principal) == principal, col(IdempotencyRecord.key) == key
+                )
+                .values(status_code=status, response_headers=headers, response_body=body)
+            )
+            await session.commit()
+
+    async def _release(self, db: Database, principal: str, key: str) -> None:
+        try:
+            async with db.session() as session:
+                await session.execute(
+                    delete(IdempotencyRecord).where(
+                        col(IdempotencyRecord.principal) == principal,
+                        col(IdempotencyRecord.key) == key,
+                    )
+                )
+                await session.commit()
+        except Exception:  # the key then stays "in progress" until it expires
+            logging.getLogger("revmentor.idempotency").warning(
+                "could not release key", exc_info=True
+            )
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                return b"".join(chunks)
+        elif message["type"] == "http.disconnect":
+            return b"".join(chunks)
+
+
+async def purge_expired_idempotency_records(db: Database) -> int:
+    """Delete idempotency records past their expiry (safe to run on every instance)."""
+    async with db.session() as session:
+        result = await session.execute(
+            delete(IdempotencyRecord).where(col(IdempotencyRecord.expires_at) <= utcnow())
+        )
+        await session.commit()
+        return int(getattr(result, "rowcount", 0) or 0)

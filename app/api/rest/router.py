@@ -1,0 +1,15 @@
+"""The ``/api/v1`` router: every route in it requires an authenticated caller."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from app.api.deps import require_actor
+from app.api.rest import audit, employees, enrollments, me, programs, tokens
+
+
+def build_api_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_actor)])
+    for module in (me, employees, programs, enrollments, tokens, audit):
+        router.include_router(module.router)
+    return router

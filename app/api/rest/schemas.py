@@ -1,0 +1,170 @@
+"""Output models of the REST API (inputs live beside the services that validate them)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from app.domain.actors import Scope
+from app.domain.enrollments import EnrollmentRole, EnrollmentStatus, TimeWindow
+from app.domain.programs import ProgramStatus
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class EmployeeOut(Out):
+    id: uuid.UUID
+    external_id: str | None
+    email: str
+    given_name: str
+    family_name: str
+    display_name: str
+    job_title: str | None
+    job_level: int
+    department: str | None
+    division: str | None
+    location: str | None
+    time_zone: str
+    manager_id: uuid.UUID | None
+    hire_date: date | None
+    active: bool
+    deactivated_at: datetime | None
+    skills: list[str]
+    interests: list[str]
+    languages: list[str]
+    is_admin: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class EmployeeSummary(Out):
+    id: uuid.UUID
+    display_name: str
+    job_title: str | None
+    job_level: int
+    department: str | None
+
+
+class MatchingSettingsOut(BaseModel):
+    min_level_gap: int
+    default_mentor_capacity: int
+    max_mentor_capacity: int
+    weights: dict[str, float]
+
+
+class ProgramOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    description: str
+    focus_areas: list[str]
+    status: ProgramStatus
+    starts_on: date | None
+    ends_on: date | None
+    meeting_cadence_days: int
+    pairing_length_weeks: int
+    ground_rules: str
+    ground_rules_version: int
+    matching: MatchingSettingsOut
+    manager_ids: list[uuid.UUID]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def build(cls, program: Any, manager_ids: list[uuid.UUID]) -> ProgramOut:
+        return cls(
+            id=program.id,
+            name=program.name,
+            description=program.description,
+            focus_areas=program.focus_areas,
+            status=program.status,
+            starts_on=program.starts_on,
+            ends_on=program.ends_on,
+            meeting_cadence_days=program.meeting_cadence_days,
+            pairing_length_weeks=program.pairing_length_weeks,
+            ground_rules=program.ground_rules,
+            ground_rules_version=program.ground_rules_version,
+            matching=MatchingSettingsOut(
+                min_level_gap=program.min_level_gap,
+                default_mentor_capacity=program.default_mentor_capacity,
+                max_mentor_capacity=program.max_mentor_capacity,
+                weights=program.matching_weights,
+            ),
+            manager_ids=manager_ids,
+            created_at=program.created_at,
+            updated_at=program.updated_at,
+            version=program.version,
+        )
+
+
+class EnrollmentOut(Out):
+    id: uuid.UUID
+    program_id: uuid.UUID
+    employee_id: uuid.UUID
+    role: EnrollmentRole
+    status: EnrollmentStatus
+    consent_at: datetime
+    consent_version: int
+    can_teach: list[str]
+    wants_to_learn: list[str]
+    availability: list[TimeWindow]
+    capacity: int | None
+    motivation: str
+    withdrawn_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class TokenOut(Out):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    employee_id: uuid.UUID | None
+    service_name: str | None
+    scopes: list[Scope]
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    created_at: datetime
+    version: int
+
+
+class TokenCreated(TokenOut):
+    token: str
+    """The token value. It is shown once and cannot be retrieved again."""
+
+
+class AuditEventOut(Out):
+    id: uuid.UUID
+    occurred_at: datetime
+    actor_kind: str
+    actor_employee_id: uuid.UUID | None
+    actor_service: str | None
+    actor_token_id: uuid.UUID | None
+    action: str
+    entity_type: str
+    entity_id: uuid.UUID
+    request_id: str | None
+    details: dict[str, Any]
+
+
+class MeOut(BaseModel):
+    kind: str
+    role: str
+    is_admin: bool
+    managed_program_ids: list[uuid.UUID]
+    scopes: list[str]
+    service_name: str | None
+    employee: EmployeeOut | None
+
+
+class WithdrawalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = None

@@ -1,0 +1,71 @@
+"""Settings, read once from the environment (prefix ``REVMENTOR_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/revmentor.db"
+
+
+class Settings(BaseSettings):
+    """Every knob Revmentor has; each is documented in the README."""
+
+    model_config = SettingsConfigDict(env_prefix="REVMENTOR_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_echo: bool = False
+    secret_key: SecretStr | None = None
+    docs_enabled: bool = True
+    debug: bool = False
+    log_level: str = "INFO"
+    log_json: bool = True
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+    token_default_ttl_days: int = Field(default=90, ge=1)
+    token_touch_interval_seconds: int = Field(default=60, ge=0)
+    retry_after_seconds: int = Field(default=5, ge=1)
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def production_problems(self) -> list[str]:
+        """Why this configuration must not run in production (empty when it may)."""
+        if self.env != "production":
+            return []
+        problems: list[str] = []
+        if self.secret_key is None or len(self.secret_key.get_secret_value()) < 32:
+            problems.append("REVMENTOR_SECRET_KEY must be set to at least 32 characters")
+        if self.is_sqlite:
+            problems.append("REVMENTOR_DATABASE_URL must point to PostgreSQL, not SQLite")
+        if self.docs_enabled:
+            problems.append("REVMENTOR_DOCS_ENABLED must be false (API docs are not public)")
+        if self.debug:
+            problems.append("REVMENTOR_DEBUG must be false")
+        if self.db_echo:
+            problems.append("REVMENTOR_DB_ECHO must be false (it logs query parameters)")
+        return problems
+
+
+class ConfigurationError(RuntimeError):
+    """The settings are unsafe or inconsistent for the chosen environment."""
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse to run with a configuration that is unsafe for its environment."""
+    problems = settings.production_problems()
+    if problems:
+        raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own instead)."""
+    return Settings()

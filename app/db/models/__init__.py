@@ -1,0 +1,22 @@
+"""Every table model; importing this package registers them all on the metadata."""
+
+from app.db.models.audit import AuditEvent
+from app.db.models.base import NAMING_CONVENTION, Resource, metadata
+from app.db.models.employees import Employee
+from app.db.models.enrollments import Enrollment
+from app.db.models.idempotency import IdempotencyRecord
+from app.db.models.programs import Program, ProgramManager
+from app.db.models.tokens import ApiToken
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "ApiToken",
+    "AuditEvent",
+    "Employee",
+    "Enrollment",
+    "IdempotencyRecord",
+    "Program",
+    "ProgramManager",
+    "Resource",
+    "metadata",
+]

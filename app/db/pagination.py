@@ -1,0 +1,63 @@
+"""Keyset (cursor) pagination over time-ordered UUID keys."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.errors import InvalidInput
+
+T = TypeVar("T")
+
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(key: uuid.UUID) -> str:
+    raw = json.dumps({"after": str(key)}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> uuid.UUID:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return uuid.UUID(data["after"])
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise InvalidInput("the cursor is not one this API issued", field="cursor") from exc
+
+
+async def paginate(
+    session: AsyncSession,
+    stmt: Select[Any],
+    *,
+    key: Any,
+    limit: int,
+    cursor: str | None,
+    descending: bool = False,
+) -> Page[Any]:
+    """One page of ``stmt`` ordered by ``key`` (a time-ordered UUID), after ``cursor``."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    if cursor:
+        after = decode_cursor(cursor)
+        stmt = stmt.where(key < after if descending else key > after)
+    stmt = stmt.order_by(key.desc() if descending else key.asc()).limit(limit + 1)
+    rows = list((await session.execute(stmt)).scalars().all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(getattr(rows[-1], str(key.key)))
+    return Page(items=rows, next_cursor=next_cursor)

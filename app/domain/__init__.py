@@ -1,0 +1,1 @@
+"""Business rules. Nothing here knows about HTTP, GraphQL or any web framework."""

@@ -1,0 +1,81 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from app import __version__
+from app.api.middleware import BodyLimitMiddleware, IdempotencyMiddleware, MetricsMiddleware
+from app.api.rest.problems import install_problem_handlers
+from app.api.rest.router import build_api_router
+from app.config import Settings, check_settings, get_settings
+from app.db.engine import Database
+from app.observability import configure_logging
+from app.observability import router as ops_router
+
+#: Routes anyone may call without credentials. Everything else requires an actor.
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
+
+DESCRIPTION = """\
+Revmentor runs reverse-mentoring programs: junior employees mentor senior colleagues on new
+technology, inclusion, leadership perspectives and digital communication.
+
+Authenticate with `Authorization: Bearer <token>`. Errors are RFC 9457 problem documents.
+Lists use cursor pagination (`limit`, `cursor`, `next_cursor` and a `Link` header). Changes of a
+versioned resource need `If-Match` with its `ETag`; `POST` honours `Idempotency-Key`.
+"""
+
+
+def operation_id(route: APIRoute) -> str:
+    """Operation ids are the endpoint function names: stable and readable in generated clients."""
+    return route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI application for the given (or the environment's) settings."""
+    settings = settings or get_settings()
+    check_settings(settings)
+    configure_logging(settings)
+    database = Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await database.dispose()
+
+    app = FastAPI(
+        title="Revmentor",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
+        generate_unique_id_function=operation_id,
+        debug=settings.debug,
+    )
+    app.state.settings = settings
+    app.state.db = database
+
+    install_problem_handlers(app)
+    app.include_router(ops_router)
+    app.include_router(build_api_router())
+
+    # Outermost last: request id → metrics/logs → body limit → idempotency → app.
+    app.add_middleware(
+        IdempotencyMiddleware,
+        db_getter=lambda: app.state.db,
+        ttl_hours=settings.idempotency_ttl_hours,
+        retry_after=settings.retry_after_seconds,
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    return app
