@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from app import __version__
 from app.api.middleware import BodyLimitMiddleware, IdempotencyMiddleware, MetricsMiddleware
+from app.api.rest.openapi import build_openapi
 from app.api.rest.problems import install_problem_handlers
 from app.api.rest.router import build_api_router
 from app.config import Settings, check_settings, get_settings
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = database
 
     install_problem_handlers(app)
+    app.openapi = lambda: build_openapi(app, PUBLIC_PATHS)  # type: ignore[method-assign]
     app.include_router(ops_router)
     app.include_router(build_api_router())
 

@@ -13,9 +13,11 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.rest.problems import PROBLEM_JSON, is_database_unavailable, problem_type
+from app.api.routes import route_table
 from app.db.engine import Database
 from app.db.models import IdempotencyRecord
 from app.db.types import utcnow
@@ -50,8 +52,12 @@ async def send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    """Raised while reading an oversized body. As an HTTPException it passes through FastAPI's
+    body parsing (which would turn other errors into a 400) to the problem handler."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body is larger than {max_bytes} bytes")
 
 
 class BodyLimitMiddleware:
@@ -65,6 +71,15 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
+            await send_problem(
+                send,
+                400,
+                "bad-request",
+                "Bad request",
+                "NUL (U+0000) characters are not allowed in URLs",
+            )
             return
         detail = f"the request body is larger than {self.max_bytes} bytes"
         for name, value in scope.get("headers", []):
@@ -80,7 +95,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -119,8 +134,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, capture)
         finally:
             elapsed = time.perf_counter() - start
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(scope)
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(elapsed)
             access_log.info(
@@ -135,6 +149,21 @@ class MetricsMiddleware:
                     "duration_ms": round(elapsed * 1000, 2),
                 },
             )
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's full path template (bounded label values for metrics)."""
+    app = scope.get("app")
+    if app is None or "route" not in scope:
+        return "unmatched"
+    table = getattr(app.state, "route_table", None)
+    if table is None:
+        table = app.state.route_table = route_table(app.routes)
+    path = scope["path"]
+    for route in table:
+        if scope["method"] in route.methods and route.regex.match(path):
+            return route.path
+    return "unmatched"
 
 
 class IdempotencyMiddleware:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 from pydantic import EmailStr, Field
@@ -20,7 +19,7 @@ from app.domain import audit
 from app.domain.actors import Actor, Scope
 from app.domain.common import check_version, touch
 from app.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
-from app.domain.values import Name, ShortText, StrictInput, Tags, TimeZone
+from app.domain.values import Bool, Date, Int, Name, ShortText, StrictInput, Tags, TimeZone
 
 JobLevel = Field(ge=0, le=30, description="Seniority; higher is more senior.")
 
@@ -34,17 +33,17 @@ class EmployeeCreate(StrictInput):
     display_name: Name | None = None
     external_id: Name | None = None
     job_title: ShortText | None = None
-    job_level: int = JobLevel
+    job_level: Int = JobLevel
     department: ShortText | None = None
     division: ShortText | None = None
     location: ShortText | None = None
     time_zone: TimeZone = "UTC"
     manager_id: uuid.UUID | None = None
-    hire_date: date | None = None
+    hire_date: Date | None = None
     skills: Tags = Field(default_factory=list)
     interests: Tags = Field(default_factory=list)
     languages: Tags = Field(default_factory=list)
-    is_admin: bool = False
+    is_admin: Bool = False
 
 
 class EmployeeUpdate(StrictInput):
@@ -56,18 +55,18 @@ class EmployeeUpdate(StrictInput):
     display_name: Name | None = None
     external_id: Name | None = None
     job_title: ShortText | None = None
-    job_level: int | None = Field(default=None, ge=0, le=30)
+    job_level: Int | None = Field(default=None, ge=0, le=30)
     department: ShortText | None = None
     division: ShortText | None = None
     location: ShortText | None = None
     time_zone: TimeZone | None = None
     manager_id: uuid.UUID | None = None
-    hire_date: date | None = None
+    hire_date: Date | None = None
     skills: Tags | None = None
     interests: Tags | None = None
     languages: Tags | None = None
-    active: bool | None = None
-    is_admin: bool | None = None
+    active: Bool | None = None
+    is_admin: Bool | None = None
 
 
 NOT_NULLABLE = {"email", "given_name", "family_name", "display_name", "job_level", "time_zone"}

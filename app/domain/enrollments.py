@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import time
 from enum import StrEnum
 from typing import Any
 
@@ -22,7 +21,7 @@ from app.domain.actors import Actor
 from app.domain.common import check_version, touch
 from app.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.domain.programs import ProgramStatus, get_program
-from app.domain.values import StrictInput, Tags
+from app.domain.values import Int, StrictInput, Tags, Time
 
 
 class EnrollmentRole(StrEnum):
@@ -49,8 +48,8 @@ class TimeWindow(StrictInput):
     """A weekly window of availability, in the employee's own time zone."""
 
     day: Weekday
-    start: time
-    end: time
+    start: Time
+    end: Time
 
     @model_validator(mode="after")
     def _order(self) -> TimeWindow:
@@ -69,13 +68,13 @@ class EnrollmentCreate(StrictInput):
     """Joining a program; ``accepted_ground_rules_version`` records the participant's consent."""
 
     role: EnrollmentRole
-    accepted_ground_rules_version: int = Field(
+    accepted_ground_rules_version: Int = Field(
         ge=1, description="The version of the program's ground rules the participant accepts."
     )
     can_teach: Tags = Field(default_factory=list)
     wants_to_learn: Tags = Field(default_factory=list)
     availability: Availability = Field(default_factory=list, max_length=50)
-    capacity: int | None = Field(default=None, ge=1, le=10, description="Mentors only.")
+    capacity: Int | None = Field(default=None, ge=1, le=10, description="Mentors only.")
     motivation: str = Field(default="", max_length=2000)
 
 
@@ -85,9 +84,9 @@ class EnrollmentUpdate(StrictInput):
     can_teach: Tags | None = None
     wants_to_learn: Tags | None = None
     availability: Availability | None = Field(default=None, max_length=50)
-    capacity: int | None = Field(default=None, ge=1, le=10)
+    capacity: Int | None = Field(default=None, ge=1, le=10)
     motivation: str | None = Field(default=None, max_length=2000)
-    accepted_ground_rules_version: int | None = Field(default=None, ge=1)
+    accepted_ground_rules_version: Int | None = Field(default=None, ge=1)
 
 
 def _eligibility(detail: str, rule: str, field: str | None = None) -> RuleViolation:
@@ -280,13 +279,13 @@ async def update_enrollment(
         raise Conflict(
             "a withdrawn enrollment cannot be changed; enroll again",
             rule="enrollment_active",
-            extra={"status": enrollment.status},
+            extra={"current_status": enrollment.status},
         )
     if program.status not in EDITABLE_STATUSES:
         raise Conflict(
             f"the program is '{program.status}'; enrollments can no longer change",
             rule="program_open",
-            extra={"status": program.status},
+            extra={"current_status": program.status},
         )
     changes = data.model_dump(exclude_unset=True)
     for name in (
@@ -350,7 +349,7 @@ async def withdraw_enrollment(
         raise Conflict(
             "the enrollment is already withdrawn",
             rule="enrollment_active",
-            extra={"status": enrollment.status},
+            extra={"current_status": enrollment.status},
         )
     enrollment.status = EnrollmentStatus.WITHDRAWN.value
     enrollment.withdrawn_at = utcnow()

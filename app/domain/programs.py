@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -19,7 +18,7 @@ from app.domain import audit
 from app.domain.actors import Actor
 from app.domain.common import check_version, touch
 from app.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
-from app.domain.values import Name, StrictInput, Tag
+from app.domain.values import Date, Int, Name, Number, StrictInput, Tag
 
 
 class FocusArea(StrEnum):
@@ -67,18 +66,20 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     SoftCriterion.LOCATION: 0.5,
 }
 
-Weight = Annotated[float, Field(ge=0, le=10)]
+Weight = Annotated[Number, Field(ge=0, le=10)]
 
 
 class MatchingSettings(StrictInput):
     """How the program's cohort is matched."""
 
-    min_level_gap: int = Field(
+    min_level_gap: Int = Field(
         default=1, ge=1, le=20, description="Mentee level minus mentor level, at least."
     )
-    default_mentor_capacity: int = Field(default=1, ge=1, le=10)
-    max_mentor_capacity: int = Field(default=3, ge=1, le=10)
-    weights: dict[SoftCriterion, Weight] = Field(default_factory=lambda: {SoftCriterion(k): v for k, v in DEFAULT_WEIGHTS.items()})
+    default_mentor_capacity: Int = Field(default=1, ge=1, le=10)
+    max_mentor_capacity: Int = Field(default=3, ge=1, le=10)
+    weights: dict[SoftCriterion, Weight] = Field(
+        default_factory=lambda: {SoftCriterion(k): v for k, v in DEFAULT_WEIGHTS.items()}
+    )
 
     @model_validator(mode="after")
     def _capacity_order(self) -> MatchingSettings:
@@ -96,10 +97,10 @@ class ProgramCreate(StrictInput):
     name: Name
     description: str = Field(default="", max_length=10_000)
     focus_areas: FocusAreas = Field(default_factory=list)
-    starts_on: date | None = None
-    ends_on: date | None = None
-    meeting_cadence_days: int = Field(default=14, ge=1, le=90)
-    pairing_length_weeks: int = Field(default=26, ge=1, le=104)
+    starts_on: Date | None = None
+    ends_on: Date | None = None
+    meeting_cadence_days: Int = Field(default=14, ge=1, le=90)
+    pairing_length_weeks: Int = Field(default=26, ge=1, le=104)
     ground_rules: str = Field(default="", max_length=20_000)
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     manager_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
@@ -117,10 +118,10 @@ class ProgramUpdate(StrictInput):
     name: Name | None = None
     description: str | None = Field(default=None, max_length=10_000)
     focus_areas: FocusAreas | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
-    meeting_cadence_days: int | None = Field(default=None, ge=1, le=90)
-    pairing_length_weeks: int | None = Field(default=None, ge=1, le=104)
+    starts_on: Date | None = None
+    ends_on: Date | None = None
+    meeting_cadence_days: Int | None = Field(default=None, ge=1, le=90)
+    pairing_length_weeks: Int | None = Field(default=None, ge=1, le=104)
     ground_rules: str | None = Field(default=None, max_length=20_000)
     matching: MatchingSettings | None = None
     manager_ids: list[uuid.UUID] | None = Field(default=None, max_length=20)
@@ -259,7 +260,7 @@ async def update_program(
         raise Conflict(
             "an archived program cannot be changed",
             rule="program_archived",
-            extra={"status": program.status},
+            extra={"current_status": program.status},
         )
     changes = data.model_dump(exclude_unset=True)
     for name in (
@@ -328,7 +329,7 @@ async def transition_program(
         raise Conflict(
             f"a program cannot go from '{current}' to '{to}' (allowed from '{current}': {allowed})",
             rule="program_transition",
-            extra={"status": current.value},
+            extra={"current_status": current.value},
         )
     if to is ProgramStatus.ENROLLING and current is ProgramStatus.DRAFT:
         if not program.ground_rules.strip():

@@ -19,7 +19,7 @@ from app.domain import audit
 from app.domain.actors import Actor, ActorKind, Scope
 from app.domain.common import check_version
 from app.domain.errors import Conflict, NotFound, RuleViolation, Unauthenticated
-from app.domain.values import Name, StrictInput
+from app.domain.values import Int, Name, StrictInput
 
 TOKEN_PREFIX = "rvm_"  # noqa: S105 - a public marker, not a secret
 
@@ -32,7 +32,7 @@ class TokenCreate(StrictInput):
     email: EmailStr | None = None
     service: Name | None = Field(default=None, description="Service client name.")
     scopes: list[Scope] = Field(default_factory=list, description="Service clients only.")
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    expires_in_days: Int | None = Field(default=None, ge=1, le=3650)
 
     @model_validator(mode="after")
     def _one_subject(self) -> TokenCreate:

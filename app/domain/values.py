@@ -3,16 +3,43 @@
 from __future__ import annotations
 
 import zoneinfo
+from datetime import date, time
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 
 class StrictInput(BaseModel):
     """Base of every input model: unknown fields are an error, strings are trimmed."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_characters(cls, data: Any) -> Any:
+        # PostgreSQL text cannot hold U+0000; refuse it here with a clear error, not a 500.
+        if _contains_nul(data):
+            raise ValueError("text must not contain NUL (U+0000) characters")
+        return data
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(v) for v in value)
+    return False
 
 
 @lru_cache(maxsize=1)
@@ -40,3 +67,38 @@ Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_
 Tags = Annotated[list[Tag], Field(max_length=50), AfterValidator(_normalise_tags)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
+
+
+# JSON is typed: a string is not a number, a number not a date. Pydantic's lax mode would turn
+# "5" into 5 and 0 into 1970-01-01, silently accepting what a client did not mean.
+def _json_int(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("must be a whole number")
+    return int(value)
+
+
+def _json_number(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    return value
+
+
+def _json_bool(value: object) -> object:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+def _json_string(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_json_int)]
+Number = Annotated[float, BeforeValidator(_json_number)]
+Bool = Annotated[bool, BeforeValidator(_json_bool)]
+Date = Annotated[date, BeforeValidator(_json_string)]
+Time = Annotated[time, BeforeValidator(_json_string)]

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import Header, Response
 
-from app.domain.errors import PreconditionRequired
+from app.domain.errors import InvalidInput, PreconditionRequired
 
+ETAG_PATTERN = r'^("v[0-9]{1,9}"|\*)$'
 _ETAG = re.compile(r'^"v(\d{1,9})"$')
-NEVER_MATCHES = -1
 
 
 def etag_for(version: int) -> str:
@@ -40,6 +40,9 @@ def expected_version(if_match: IfMatchHeader = None) -> int | None:
     value = if_match.strip()
     if value == "*":
         return None
-    # Only strong ETags this API issued can match; anything else can never be current.
     match = _ETAG.match(value)
-    return int(match.group(1)) if match else NEVER_MATCHES
+    if match is None:
+        raise InvalidInput(
+            'If-Match must be an ETag from this API, such as "v3", or *', field="If-Match"
+        )
+    return int(match.group(1))

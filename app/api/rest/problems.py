@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.routes import route_table
 from app.domain import errors
 
 log = logging.getLogger("revmentor.errors")
@@ -75,6 +76,9 @@ class Problem(BaseModel):
     request_id: str | None = None
 
 
+RESERVED_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
+
+
 def problem_type(slug: str) -> str:
     return PROBLEM_TYPE_BASE + slug
 
@@ -99,7 +103,8 @@ def problem_response(
         body["detail"] = detail
     if instance is not None:
         body["instance"] = instance
-    body.update({k: v for k, v in extra.items() if v is not None})
+    # Extensions never overwrite the standard members.
+    body.update({k: v for k, v in extra.items() if v is not None and k not in RESERVED_MEMBERS})
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
@@ -168,6 +173,8 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     status = exc.status_code
     headers = dict(exc.headers or {})
     headers.update(_auth_headers(status) or {})
+    if status == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
     detail = exc.detail if isinstance(exc.detail, str) else None
     return problem_response(
         status,
@@ -177,6 +184,18 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
         headers=headers or None,
         request_id=_request_id(request),
     )
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (one route per method in FastAPI)."""
+    table = getattr(request.app.state, "route_table", None)
+    if table is None:
+        table = request.app.state.route_table = route_table(request.app.routes)
+    methods: set[str] = set()
+    for route in table:
+        if route.regex.match(request.url.path):
+            methods.update(route.methods)
+    return sorted(methods)
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
