@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,7 +13,12 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app import __version__
-from app.api.middleware import BodyLimitMiddleware, IdempotencyMiddleware, MetricsMiddleware
+from app.api.middleware import (
+    BodyLimitMiddleware,
+    IdempotencyMiddleware,
+    MetricsMiddleware,
+    purge_expired_idempotency_records,
+)
 from app.api.rest.openapi import build_openapi
 from app.api.rest.problems import install_problem_handlers
 from app.api.rest.router import build_api_router
@@ -34,6 +42,20 @@ versioned resource need `If-Match` with its `ETag`; `POST` honours `Idempotency-
 """
 
 
+async def run_maintenance(app: FastAPI, interval: int) -> None:
+    """Periodic housekeeping. Every instance runs it; each step is an idempotent bulk statement,
+    so several instances doing it at once is harmless."""
+    log = logging.getLogger("revmentor.maintenance")
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            purged = await purge_expired_idempotency_records(app.state.db)
+            if purged:
+                log.info("purged %d expired idempotency keys", purged)
+        except Exception:  # the database may be briefly away; try again next round
+            log.warning("maintenance failed", exc_info=True)
+
+
 def operation_id(route: APIRoute) -> str:
     """Operation ids are the endpoint function names: stable and readable in generated clients."""
     return route.name
@@ -48,8 +70,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await database.dispose()
+        maintenance = asyncio.create_task(
+            run_maintenance(app, settings.maintenance_interval_seconds)
+        )
+        try:
+            yield
+        finally:
+            maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await maintenance
+            await app.state.db.dispose()
 
     app = FastAPI(
         title="Revmentor",

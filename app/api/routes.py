@@ -26,10 +26,11 @@ def route_table(routes: Any) -> list[RouteInfo]:
     """Every route with its full path and methods, included routers expanded."""
     table = []
     for context in routing.iter_route_contexts(routes):
-        regex, _, _ = compile_path(context.path)
+        path = context.path or ""
+        regex, _, _ = compile_path(path)
         table.append(
             RouteInfo(
-                path=context.path,
+                path=path,
                 methods=frozenset(getattr(context, "methods", None) or ()),
                 regex=regex,
                 context=context,

@@ -358,3 +358,33 @@ async def test_problem_request_id_matches_the_response_header(client) -> None:
     response = await client.get("/api/v1/me", headers={"X-Request-ID": "a" * 32})
     assert response.status_code == 401
     assert response.json()["request_id"] == "a" * 32
+
+
+async def test_expired_idempotency_keys_are_purged_and_reusable(client, factory, db) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.api.middleware import purge_expired_idempotency_records
+    from app.db.models import IdempotencyRecord
+    from app.db.types import utcnow
+
+    admin = await factory.admin()
+    headers = {**admin.headers, "Idempotency-Key": "old-key"}
+    assert (await client.post("/api/v1/programs", headers=headers, json={"name": "A"})).is_success
+    async with db.session() as session:
+        await session.execute(
+            update(IdempotencyRecord).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        await session.commit()
+    # An expired key is a new request again, even with another body.
+    again = await client.post("/api/v1/programs", headers=headers, json={"name": "B"})
+    assert again.status_code == 201
+    assert "idempotent-replayed" not in again.headers
+    async with db.session() as session:
+        await session.execute(
+            update(IdempotencyRecord).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        await session.commit()
+    assert await purge_expired_idempotency_records(db) == 1
+    assert await count(db, IdempotencyRecord) == 0
