@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from app.config import ConfigurationError, Settings, check_settings, get_settings
+from app.domain.errors import DomainError
 
 cli = typer.Typer(help="Revmentor: reverse-mentoring programs, as a service.", no_args_is_help=True)
 token_cli = typer.Typer(help="Issue and revoke API tokens.", no_args_is_help=True)
@@ -146,7 +148,7 @@ def token_create(
         list[str] | None, typer.Option(help="Scope of a service token (repeat).")
     ] = None,
     name: Annotated[str | None, typer.Option(help="What the token is for.")] = None,
-    days: Annotated[int | None, typer.Option(help="Days until it expires.")] = None,
+    days: Annotated[int | None, typer.Option(min=1, help="Days until it expires.")] = None,
 ) -> None:
     """Issue a token; it is printed once, alone on the last line."""
     from app.domain.actors import Scope
@@ -166,17 +168,27 @@ def token_create(
         raise typer.Exit(2)
     settings = _settings()
     asyncio.run(_migrate(settings))
-    value = asyncio.run(
-        _create_token(
-            settings,
-            name=name or (f"{service} client" if service else f"{email} ({role})"),
-            email=email,
-            role=role,
-            service=service,
-            scopes=scope or [],
-            days=days,
+    try:
+        value = asyncio.run(
+            _create_token(
+                settings,
+                name=name or (f"{service} client" if service else f"{email} ({role})"),
+                email=email,
+                role=role,
+                service=service,
+                scopes=scope or [],
+                days=days,
+            )
         )
-    )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
+        )
+        typer.echo(f"error: {problems}", err=True)
+        raise typer.Exit(2) from exc
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from exc
     typer.echo("token created; it will not be shown again:", err=True)
     typer.echo(value)
 
@@ -206,8 +218,6 @@ def token_revoke(
     token: Annotated[str, typer.Argument(help="Token id, or the token's first 12 characters.")],
 ) -> None:
     """Revoke a token at once."""
-    from app.domain.errors import DomainError
-
     settings = _settings()
     try:
         revoked = asyncio.run(_revoke(settings, token))
@@ -252,7 +262,12 @@ def openapi(
         sys.stdout.write(document)
         return
     if check:
-        if not output.exists() or output.read_text() != document:
+        if not output.exists():
+            typer.echo(
+                f"{output} is missing; run `revmentor openapi` in the project root", err=True
+            )
+            raise typer.Exit(1)
+        if output.read_text() != document:
             typer.echo(f"{output} is stale; run `revmentor openapi`", err=True)
             raise typer.Exit(1)
         typer.echo(f"{output} is up to date")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -14,15 +16,21 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.auth.authenticate import authenticate
 from app.api.rest.problems import PROBLEM_JSON, is_database_unavailable, problem_type
 from app.api.routes import route_table
 from app.db.engine import Database
 from app.db.models import IdempotencyRecord
 from app.db.types import utcnow
+from app.domain.errors import DomainError
 
 access_log = logging.getLogger("revmentor.access")
+
+#: A key "in progress" longer than this belongs to a request that died with its instance.
+IN_PROGRESS_LEASE = timedelta(minutes=2)
 
 REQUESTS = Counter(
     "revmentor_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
@@ -181,6 +189,7 @@ class IdempotencyMiddleware:
         self.db_getter = db_getter
         self.ttl = timedelta(hours=ttl_hours)
         self.retry_after = retry_after
+        self._pending: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -230,14 +239,16 @@ class IdempotencyMiddleware:
                 return
             raise
         if isinstance(claimed, IdempotencyRecord):
-            await self._answer_existing(send, claimed, digest)
+            if await self._credential_still_valid(scope, db):
+                await self._answer_existing(send, claimed, digest)
+                return
+            # A stored answer is never replayed to a credential that no longer works (revoked,
+            # expired, its employee deactivated): the request goes through and is refused there.
+            await self.app(scope, _replay(body), send)
             return
 
         messages: list[Message] = []
         status = 500
-
-        async def replay_receive() -> Message:
-            return {"type": "http.request", "body": body, "more_body": False}
 
         async def capture(message: Message) -> None:
             nonlocal status
@@ -246,15 +257,15 @@ class IdempotencyMiddleware:
             messages.append(message)
 
         try:
-            await self.app(scope, replay_receive, capture)
+            await self.app(scope, _replay(body), capture)
         except BaseException:
-            await self._release(db, principal, key)
+            await self._persist(lambda: self._release(db, principal, key), "release")
             raise
         if status >= 500 or status in (401, 403, 429):
             # Not an outcome worth replaying: the retry should be tried for real.
-            await self._release(db, principal, key)
+            await self._persist(lambda: self._release(db, principal, key), "release")
         else:
-            await self._store(db, principal, key, status, messages)
+            await self._persist(lambda: self._store(db, principal, key, status, messages), "store")
         for message in messages:
             await send(message)
 
@@ -264,7 +275,12 @@ class IdempotencyMiddleware:
         now = utcnow()
         async with db.session() as session:
             existing = await session.get(IdempotencyRecord, (principal, key))
-            if existing is not None and existing.expires_at <= now:
+            abandoned = (
+                existing is not None
+                and existing.status_code is None
+                and existing.created_at <= now - IN_PROGRESS_LEASE
+            )
+            if existing is not None and (existing.expires_at <= now or abandoned):
                 await session.delete(existing)
                 await session.flush()
                 existing = None
@@ -287,6 +303,14 @@ class IdempotencyMiddleware:
                 return await session.get(IdempotencyRecord, (principal, key))
         return None
 
+    async def _credential_still_valid(self, scope: Scope, db: Database) -> bool:
+        try:
+            async with db.session() as session:
+                await authenticate(HTTPConnection(scope), session, scope["app"].state.settings)
+        except DomainError:
+            return False
+        return True
+
     async def _answer_existing(self, send: Send, record: IdempotencyRecord, digest: str) -> None:
         if record.request_hash != digest:
             await send_problem(
@@ -307,6 +331,18 @@ class IdempotencyMiddleware:
                 {"Retry-After": "1"},
             )
             return
+        if record.response_body is None:
+            location = dict(record.response_headers).get("location")
+            await send_problem(
+                send,
+                409,
+                "idempotency-secret-not-replayed",
+                "Already done",
+                "the request with this Idempotency-Key succeeded; its answer held a secret that "
+                "is shown only once and is not replayed",
+                {"Location": location} if location else None,
+            )
+            return
         raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in record.response_headers]
         raw.append((b"idempotent-replayed", b"true"))
         await send({"type": "http.response.start", "status": record.status_code, "headers": raw})
@@ -316,7 +352,16 @@ class IdempotencyMiddleware:
         self, db: Database, principal: str, key: str, status: int, messages: list[Message]
     ) -> None:
         start = next(m for m in messages if m["type"] == "http.response.start")
-        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+        body: bytes | None = b"".join(
+            m.get("body", b"") for m in messages if m["type"] == "http.response.body"
+        )
+        if any(
+            k.lower() == b"cache-control" and b"no-store" in v.lower()
+            for k, v in start.get("headers", [])
+        ):
+            # The answer holds a secret shown once (a new token's value): it is not kept, so a
+            # retry learns the request was done and where the result is, never the secret.
+            body = None
         keep = {b"content-type", b"location", b"etag", b"cache-control", b"link"}
         headers = [
             [k.decode("latin-1"), v.decode("latin-1")]
@@ -334,19 +379,58 @@ class IdempotencyMiddleware:
             await session.commit()
 
     async def _release(self, db: Database, principal: str, key: str) -> None:
-        try:
-            async with db.session() as session:
-                await session.execute(
-                    delete(IdempotencyRecord).where(
-                        col(IdempotencyRecord.principal) == principal,
-                        col(IdempotencyRecord.key) == key,
-                    )
+        async with db.session() as session:
+            await session.execute(
+                delete(IdempotencyRecord).where(
+                    col(IdempotencyRecord.principal) == principal,
+                    col(IdempotencyRecord.key) == key,
+                    col(IdempotencyRecord.status_code).is_(None),
                 )
-                await session.commit()
-        except Exception:  # the key then stays "in progress" until it expires
-            logging.getLogger("revmentor.idempotency").warning(
-                "could not release key", exc_info=True
             )
+            await session.commit()
+
+    async def _persist(self, action: Callable[[], Awaitable[None]], what: str) -> None:
+        """Record the outcome of a keyed request; if the database is away right now, keep
+        trying in the background (the client's answer does not wait for it)."""
+        try:
+            await action()
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+            task = asyncio.create_task(self._retry(action, what))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _retry(self, action: Callable[[], Awaitable[None]], what: str) -> None:
+        log = logging.getLogger("revmentor.idempotency")
+        deadline = time.monotonic() + IN_PROGRESS_LEASE.total_seconds()
+        delay = 0.5
+        while time.monotonic() < deadline:
+            await asyncio.sleep(delay)
+            try:
+                await action()
+                return
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    log.warning("could not %s an idempotency key", what, exc_info=True)
+                    return
+            delay = min(delay * 2, float(self.retry_after))
+        # Past the lease the key counts as abandoned, and a retry runs again.
+        log.warning("gave up trying to %s an idempotency key", what)
+
+
+def _replay(body: bytes) -> Receive:
+    """A ``receive`` that hands the app the body this middleware already read."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 async def _read_body(receive: Receive) -> bytes:

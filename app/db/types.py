@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -50,13 +51,33 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_last_ms = 0
+_sequence = 0
+_uuid_lock = threading.Lock()
+
+
 def uuid7() -> uuid.UUID:
-    """A time-ordered UUID (RFC 9562 version 7) so keys sort by creation time."""
-    ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    """A time-ordered UUID (RFC 9562 version 7) so keys sort by creation time.
+
+    Within one millisecond a 12-bit counter (RFC 9562, method 1) keeps the ids this process makes
+    strictly increasing, so "newest first" holds even for rows written together.
+    """
+    global _last_ms, _sequence
+    with _uuid_lock:
+        ms = time.time_ns() // 1_000_000
+        if ms > _last_ms:
+            _last_ms = ms
+            _sequence = int.from_bytes(os.urandom(2), "big") & 0x7FF  # leave room to count up
+        else:
+            _sequence += 1
+            if _sequence > 0xFFF:  # counter exhausted: borrow the next millisecond
+                _last_ms += 1
+                _sequence = 0
+        ms, sequence = _last_ms, _sequence
+    rand = int.from_bytes(os.urandom(8), "big")
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76
-    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= sequence << 64
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
     return uuid.UUID(int=value)

@@ -32,10 +32,11 @@ def employees_visible_to(actor: Actor) -> ColumnElement[bool]:
 def programs_visible_to(actor: Actor) -> ColumnElement[bool]:
     """Drafts are seen by admins and the program's managers; other programs by every signed-in
     person (they need to find programs to join) and by readers."""
-    if _sees_everything(actor):
+    if actor.is_admin:
         return true()
     if actor.employee_id is None:
-        return false()
+        # Readers (integrators, dashboards) see programs once they are announced, not drafts.
+        return col(Program.status) != "draft" if _sees_everything(actor) else false()
     managed = select(col(ProgramManager.program_id)).where(
         col(ProgramManager.employee_id) == actor.employee_id
     )

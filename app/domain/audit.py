@@ -66,5 +66,9 @@ async def list_audit_events(
 
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """``{field: [old, new]}`` for the fields that differ."""
-    return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+    """``{field: [old, new]}`` for the fields that differ (bookkeeping columns left out)."""
+    return {
+        k: [before.get(k), v]
+        for k, v in after.items()
+        if before.get(k) != v and k not in ("version", "updated_at")
+    }

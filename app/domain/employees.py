@@ -69,7 +69,25 @@ class EmployeeUpdate(StrictInput):
     is_admin: Bool | None = None
 
 
-NOT_NULLABLE = {"email", "given_name", "family_name", "display_name", "job_level", "time_zone"}
+NOT_NULLABLE = {
+    "email",
+    "given_name",
+    "family_name",
+    "display_name",
+    "job_level",
+    "time_zone",
+    "skills",
+    "interests",
+    "languages",
+    "active",
+    "is_admin",
+}
+
+
+def _guard_admin_record(actor: Actor, employee: Employee) -> None:
+    # An admin's e-mail and status decide who holds admin rights; a sync client must not.
+    if employee.is_admin and not actor.is_admin:
+        raise Forbidden("only admins may change an admin's record", rule="admin_record")
 
 
 def _require_writer(actor: Actor) -> None:
@@ -233,6 +251,7 @@ async def update_employee(
     if "is_admin" in changes and not actor.is_admin:
         raise Forbidden("only admins may change admin rights", field="is_admin", rule="admin_only")
     employee = await _load_for_update(session, employee_id)
+    _guard_admin_record(actor, employee)
     check_version(employee.version, expected_version)
     if "email" in changes:
         changes["email"] = str(changes["email"])
@@ -274,6 +293,7 @@ async def deactivate_employee(
     """Mark an employee inactive (never deleted) and withdraw their open enrollments."""
     _require_writer(actor)
     employee = await _load_for_update(session, employee_id)
+    _guard_admin_record(actor, employee)
     check_version(employee.version, expected_version)
     if employee.active:
         await _deactivate(session, actor, employee)

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.db.models import Employee, Program, ProgramManager
+from app.db.models import Employee, Enrollment, Program, ProgramManager
 from app.db.pagination import Page, paginate
 from app.db.visibility import programs_visible_to
 from app.domain import audit
@@ -132,7 +132,7 @@ def normalise_focus_areas(values: list[str]) -> list[str]:
     out: dict[str, str] = {}
     slugs = {a.value for a in FocusArea}
     for value in values:
-        slug = value.strip().lower().replace(" ", "_").replace("&", "").replace("__", "_")
+        slug = "_".join(value.lower().replace("&", " ").replace("-", " ").split())
         label = slug if slug in slugs else " ".join(value.split())
         out.setdefault(label.casefold(), label)
     return list(out.values())
@@ -199,6 +199,20 @@ async def _set_managers(
                 field="manager_ids",
                 rule="manager_active_employee",
             )
+        participants = await session.scalars(
+            select(col(Enrollment.employee_id)).where(
+                col(Enrollment.program_id) == program.id,
+                col(Enrollment.employee_id).in_(wanted),
+                col(Enrollment.status) == "active",
+            )
+        )
+        taking_part = [str(e) for e in participants]
+        if taking_part:
+            raise RuleViolation(
+                "a program's managers cannot take part in it; enrolled: " + ", ".join(taking_part),
+                field="manager_ids",
+                rule="managers_not_participants",
+            )
     await session.execute(
         delete(ProgramManager).where(col(ProgramManager.program_id) == program.id)
     )
@@ -240,7 +254,10 @@ async def create_program(session: AsyncSession, actor: Actor, *, data: ProgramCr
         action="program.created",
         entity_type="program",
         entity_id=program.id,
-        details={"name": program.name, "manager_ids": [str(m) for m in data.manager_ids]},
+        details={
+            "name": program.name,
+            "manager_ids": [str(m) for m in dict.fromkeys(data.manager_ids)],
+        },
     )
     return program
 

@@ -159,7 +159,7 @@ async def revoke_token(
 
 
 async def revoke_by_prefix(session: AsyncSession, actor: Actor, *, prefix: str) -> ApiToken:
-    """Revoke the token whose shown prefix (``rvm_…``, 12 characters) or id is given."""
+    """Revoke the token whose shown prefix (``rvm_…``, its first 12 characters) is given."""
     stmt = select(ApiToken).where(col(ApiToken.prefix) == prefix[:12])
     matches = list((await session.execute(stmt)).scalars().all())
     if len(matches) != 1:
@@ -199,7 +199,10 @@ async def authenticate_token(
     request_id: str | None = None,
     touch_interval_seconds: int = 60,
 ) -> Actor:
-    """The actor an API token stands for; any fault is the same vague 401."""
+    """The actor an API token stands for; any fault is the same vague 401.
+
+    It may record the token's use (``last_used_at``); the caller commits that.
+    """
     refused = Unauthenticated("the token is invalid, expired or revoked", rule="invalid_token")
     if not value.startswith(TOKEN_PREFIX) or len(value) > 200:
         raise refused
@@ -216,13 +219,10 @@ async def authenticate_token(
         await session.execute(
             update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now)
         )
-        await session.commit()
     if token.employee_id is not None:
         employee = await session.get(Employee, token.employee_id)
         if employee is None or not employee.active:
-            raise Unauthenticated(
-                "the token's employee is no longer active", rule="inactive_employee"
-            )
+            raise refused  # the same answer: a leaked token reveals nothing
         return await person_actor(session, employee, token_id=token.id, request_id=request_id)
     return Actor(
         kind=ActorKind.SERVICE,

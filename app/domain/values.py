@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
-from datetime import date, time
+from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -100,5 +101,29 @@ def _json_string(value: object) -> object:
 Int = Annotated[int, BeforeValidator(_json_int)]
 Number = Annotated[float, BeforeValidator(_json_number)]
 Bool = Annotated[bool, BeforeValidator(_json_bool)]
-Date = Annotated[date, BeforeValidator(_json_string)]
-Time = Annotated[time, BeforeValidator(_json_string)]
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_TIME = re.compile(r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
+
+
+def _date_text(value: object) -> object:
+    # Python callers may pass a date; JSON must say YYYY-MM-DD (pydantic would also take
+    # "86400" as a Unix timestamp).
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+def _time_text(value: object) -> object:
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str) or not _ISO_TIME.match(value):
+        raise ValueError("must be a time of day written HH:MM")
+    return value
+
+
+Date = Annotated[date, BeforeValidator(_date_text)]
+Time = Annotated[time, BeforeValidator(_time_text)]

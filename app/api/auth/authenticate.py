@@ -32,10 +32,12 @@ async def authenticate(
     if token is None:
         raise Unauthenticated("sign in or send a bearer token", rule="credentials_required")
     if token.startswith(TOKEN_PREFIX):
-        return await authenticate_token(
+        actor = await authenticate_token(
             session,
             token,
             request_id=correlation_id.get(),
             touch_interval_seconds=settings.token_touch_interval_seconds,
         )
+        await session.commit()
+        return actor
     raise Unauthenticated("the token is invalid, expired or revoked", rule="invalid_token")

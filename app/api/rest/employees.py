@@ -11,7 +11,7 @@ from app.api.deps import ActorDep, SessionDep
 from app.api.rest.conditional import expected_version, set_etag
 from app.api.rest.pagination import Cursor, Limit, PageOut, link_next
 from app.api.rest.problems import error_responses
-from app.api.rest.schemas import EmployeeOut
+from app.api.rest.schemas import EmployeeOut, EmployeeSummary
 from app.domain import employees as service
 
 router = APIRouter(prefix="/employees", tags=["employees"])
@@ -130,12 +130,13 @@ async def deactivate_employee(
 
 @router.get(
     "/{employee_id}/management-chain",
-    response_model=list[EmployeeOut],
+    response_model=list[EmployeeSummary],
     responses=error_responses(401, 404, 503),
 )
 async def get_management_chain(
     employee_id: uuid.UUID, session: SessionDep, actor: ActorDep
-) -> list[EmployeeOut]:
-    """The managers above an employee, nearest first."""
+) -> list[EmployeeSummary]:
+    """The managers above an employee, nearest first (name, title, level and department only;
+    full records stay behind their own visibility rules)."""
     chain = await service.management_chain(session, actor, employee_id)
-    return [EmployeeOut.model_validate(e) for e in chain]
+    return [EmployeeSummary.model_validate(e) for e in chain]

@@ -198,12 +198,23 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+#: SQLSTATE classes meaning "the database cannot serve you right now": connection exceptions
+#: (08), operator intervention such as shutdown or start-up (57P), too many connections (53300).
+UNAVAILABLE_SQLSTATES = ("08", "57P", "53300")
+
+
 def is_database_unavailable(exc: BaseException) -> bool:
     """Whether an exception means the database cannot be reached (as opposed to a bug)."""
     if isinstance(exc, PoolTimeout | OperationalError | InterfaceError):
         return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        # Before a connection exists the driver reports "starting up", "closed in the middle
+        # of operation" or "too many connections" as plain errors; their SQLSTATE tells.
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+            return True
     return isinstance(exc, ConnectionError | OSError | TimeoutError)
 
 
