@@ -29,7 +29,6 @@ run: install
 	@$(BIN)/revmentor token create --email $(DEMO_ADMIN_EMAIL) --role admin --name "make run" 2>/dev/null | tail -n 1
 	@echo ""
 	@echo "API docs:  http://$(HOST):$(PORT)/docs"
-	@echo "GraphQL:   http://$(HOST):$(PORT)/graphql"
 	@echo "REST base: http://$(HOST):$(PORT)/api/v1"
 	@echo ""
 	@$(BIN)/revmentor serve --host $(HOST) --port $(PORT) --no-migrate

@@ -135,8 +135,15 @@ class Factory:
             return program
 
     async def enrollment(
-        self, person: Person, program: Program, *, role: str = "mentee", **overrides: Any
+        self,
+        person: Person | Employee,
+        program: Program,
+        *,
+        role: str = "mentee",
+        **overrides: Any,
     ) -> Enrollment:
+        """The person enrolls themself (consent is personal) with sensible defaults."""
+        employee = person.employee if isinstance(person, Person) else person
         from app.domain.tokens import person_actor
 
         data: dict[str, Any] = {
@@ -148,7 +155,7 @@ class Factory:
         }
         data.update(overrides)
         async with self.db.session() as session:
-            actor = await person_actor(session, person.employee)
+            actor = await person_actor(session, employee)
             enrollment = await enrollments.enroll(
                 session,
                 actor,

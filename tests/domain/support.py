@@ -10,9 +10,9 @@ from sqlmodel import col
 
 from app.db.engine import Database
 from app.db.models import AuditEvent, Employee, Enrollment, Program
-from app.domain import enrollments
 from app.domain.actors import Actor, ActorKind, Scope
 from app.domain.tokens import person_actor
+from tests.factories import Factory
 
 T = TypeVar("T")
 
@@ -67,18 +67,4 @@ async def enroll(
     **overrides: Any,
 ) -> Enrollment:
     """Enroll ``employee`` themselves in ``program`` with sensible defaults."""
-    data: dict[str, Any] = {
-        "role": role,
-        "accepted_ground_rules_version": program.ground_rules_version,
-        "can_teach": ["AI tools", "Slack"] if role == "mentor" else [],
-        "wants_to_learn": ["AI tools"] if role == "mentee" else [],
-        "availability": [{"day": "tue", "start": "09:00", "end": "11:00"}],
-    }
-    data.update(overrides)
-    async with db.session() as session:
-        actor = await person_actor(session, employee)
-        enrollment = await enrollments.enroll(
-            session, actor, program_id=program.id, data=enrollments.EnrollmentCreate(**data)
-        )
-        await session.commit()
-        return enrollment
+    return await Factory(db).enrollment(employee, program, role=role, **overrides)
