@@ -10,7 +10,7 @@ PORT ?= 8000
 DEMO_ADMIN_EMAIL ?= amara.okafor@northwind.example
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install lint typecheck schema-check test-sqlite test-postgres coverage openapi bench clean
+.PHONY: run test install lint typecheck schema-check test-sqlite test-postgres coverage openapi bench bench-matching clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -72,6 +72,10 @@ openapi: install
 ## bench: run the benchmarks (see bench/README.md)
 bench: install
 	$(BIN)/python -m bench.rest
+
+## bench-matching: the matching benchmark (SQLite and PostgreSQL)
+bench-matching: install
+	$(BIN)/python -m bench.matching
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache

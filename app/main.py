@@ -24,6 +24,9 @@ from app.api.rest.problems import install_problem_handlers
 from app.api.rest.router import build_api_router
 from app.config import Settings, check_settings, get_settings
 from app.db.engine import Database
+from app.domain import pairings
+from app.domain.actors import Actor
+from app.domain.matching import runs as matching_runs
 from app.observability import configure_logging
 from app.observability import router as ops_router
 
@@ -42,6 +45,23 @@ versioned resource need `If-Match` with its `ETag`; `POST` honours `Idempotency-
 """
 
 
+async def maintain(db: Database) -> dict[str, int]:
+    """One round of housekeeping: expire stale proposals, complete finished pairings, fail
+    interrupted matching runs, purge old idempotency keys."""
+    system = Actor.system()
+    async with db.session() as session:
+        done = {
+            "pairings_expired": await pairings.expire_overdue_pairings(session, system),
+            "pairings_completed": await pairings.complete_finished_pairings(session, system),
+            "runs_failed": await matching_runs.fail_stale_runs(session),
+        }
+        await session.commit()
+    done["idempotency_keys_purged"] = await purge_expired_idempotency_records(db)
+    if any(done.values()):
+        logging.getLogger("revmentor.maintenance").info("maintenance: %s", done)
+    return done
+
+
 async def run_maintenance(app: FastAPI, interval: int) -> None:
     """Periodic housekeeping. Every instance runs it; each step is an idempotent bulk statement,
     so several instances doing it at once is harmless."""
@@ -49,9 +69,7 @@ async def run_maintenance(app: FastAPI, interval: int) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            purged = await purge_expired_idempotency_records(app.state.db)
-            if purged:
-                log.info("purged %d expired idempotency keys", purged)
+            await maintain(app.state.db)
         except Exception:  # the database may be briefly away; try again next round
             log.warning("maintenance failed", exc_info=True)
 
@@ -94,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.background_tasks = set()
 
     install_problem_handlers(app)
     app.openapi = lambda: build_openapi(app, PUBLIC_PATHS)  # type: ignore[method-assign]

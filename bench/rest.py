@@ -34,8 +34,8 @@ def remove_sqlite_files(url: str) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-async def prepare(url: str, count: int) -> tuple[str, str]:
-    """Fresh schema, ``count`` employees; returns an admin token and one employee id."""
+async def prepare_database(url: str) -> None:
+    """Drop and recreate the benchmark database (PostgreSQL) or remove its file (SQLite)."""
     if url.startswith("postgresql"):
         base, name = url.rsplit("/", 1)
         admin = create_async_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
@@ -45,6 +45,11 @@ async def prepare(url: str, count: int) -> tuple[str, str]:
         await admin.dispose()
     else:
         remove_sqlite_files(url)
+
+
+async def prepare(url: str, count: int) -> tuple[str, str]:
+    """Fresh schema, ``count`` employees; returns an admin token and one employee id."""
+    await prepare_database(url)
     db = Database(Settings(database_url=url))
     await upgrade(db.engine)
     async with db.session() as session:

@@ -13,6 +13,26 @@ from contextlib import contextmanager
 import httpx
 
 
+class LiveServer(str):
+    """The server's base URL, carrying the server process id (for memory readings)."""
+
+    pid: int
+
+    def __new__(cls, base: str, pid: int) -> LiveServer:
+        server = super().__new__(cls, base)
+        server.pid = pid
+        return server
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The process's peak resident memory so far (Linux ``VmHWM``), in MiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -20,7 +40,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(database_url: str, **env: str) -> Iterator[str]:
+def live_server(database_url: str, **env: str) -> Iterator[LiveServer]:
     """Serve the app (already migrated database) and yield its base URL."""
     port = free_port()
     environment = {
@@ -60,7 +80,7 @@ def live_server(database_url: str, **env: str) -> Iterator[str]:
                 stderr = process.stderr.read().decode() if process.stderr else ""
                 raise RuntimeError(f"server did not start:\n{stderr[-4000:]}")
             time.sleep(0.1)
-        yield base
+        yield LiveServer(base, process.pid)
     finally:
         process.terminate()
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlmodel import col
 
-from app.db.models import Employee, Enrollment, Program, ProgramManager
+from app.db.models import Employee, Enrollment, Pairing, Program, ProgramManager
 from app.domain.actors import Actor, ActorKind, Scope
 
 
@@ -52,4 +52,20 @@ def enrollments_visible_to(actor: Actor) -> ColumnElement[bool]:
     clauses: list[ColumnElement[bool]] = [col(Enrollment.employee_id) == actor.employee_id]
     if actor.managed_program_ids:
         clauses.append(col(Enrollment.program_id).in_(actor.managed_program_ids))
+    return or_(*clauses)
+
+
+def pairings_visible_to(actor: Actor) -> ColumnElement[bool]:
+    """Members see their own pairings; program managers those of their programs; admins and
+    readers all (what each may read of them is decided when shaping the answer)."""
+    if _sees_everything(actor):
+        return true()
+    if actor.employee_id is None:
+        return false()
+    clauses: list[ColumnElement[bool]] = [
+        col(Pairing.mentor_employee_id) == actor.employee_id,
+        col(Pairing.mentee_employee_id) == actor.employee_id,
+    ]
+    if actor.managed_program_ids:
+        clauses.append(col(Pairing.program_id).in_(actor.managed_program_ids))
     return or_(*clauses)

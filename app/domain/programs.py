@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 from sqlalchemy import delete, select
@@ -69,6 +69,9 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 Weight = Annotated[Number, Field(ge=0, le=10)]
 
 
+MatchingPriority = Literal["participation", "quality"]
+
+
 class MatchingSettings(StrictInput):
     """How the program's cohort is matched."""
 
@@ -77,6 +80,15 @@ class MatchingSettings(StrictInput):
     )
     default_mentor_capacity: Int = Field(default=1, ge=1, le=10)
     max_mentor_capacity: Int = Field(default=3, ge=1, le=10)
+    priority: MatchingPriority = Field(
+        default="participation",
+        description="participation: most mentees matched, then the best total score; "
+        "quality: best total score, leaving pairs below min_score unmatched.",
+    )
+    min_score: Number = Field(default=0.0, ge=0, le=100)
+    acceptance_window_days: Int = Field(
+        default=7, ge=1, le=60, description="Days both members have to accept a proposal."
+    )
     weights: dict[SoftCriterion, Weight] = Field(
         default_factory=lambda: {SoftCriterion(k): v for k, v in DEFAULT_WEIGHTS.items()}
     )
@@ -226,6 +238,9 @@ def _matching_columns(matching: MatchingSettings) -> dict[str, Any]:
         "default_mentor_capacity": matching.default_mentor_capacity,
         "max_mentor_capacity": matching.max_mentor_capacity,
         "matching_weights": {k.value: v for k, v in matching.weights.items()},
+        "matching_priority": matching.priority,
+        "min_match_score": matching.min_score,
+        "acceptance_window_days": matching.acceptance_window_days,
     }
 
 

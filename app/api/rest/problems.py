@@ -138,7 +138,8 @@ async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse
         rule=exc.rule,
         field=exc.field,
         request_id=_request_id(request),
-        **exc.extra,
+        # Extensions cannot take the place of the members set here.
+        **{k: v for k, v in exc.extra.items() if k not in ("rule", "field", "request_id")},
     )
 
 

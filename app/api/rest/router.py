@@ -5,11 +5,33 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from app.api.deps import require_actor
-from app.api.rest import audit, employees, enrollments, me, programs, tokens
+from app.api.rest import (
+    audit,
+    blocks,
+    employees,
+    enrollments,
+    matching_runs,
+    me,
+    pairing_requests,
+    pairings,
+    programs,
+    tokens,
+)
 
 
 def build_api_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_actor)])
-    for module in (me, employees, programs, enrollments, tokens, audit):
+    for module in (
+        me,
+        employees,
+        programs,
+        enrollments,
+        matching_runs,
+        pairings,
+        pairing_requests,
+        blocks,
+        tokens,
+        audit,
+    ):
         router.include_router(module.router)
     return router

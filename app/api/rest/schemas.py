@@ -55,6 +55,9 @@ class MatchingSettingsOut(BaseModel):
     min_level_gap: int
     default_mentor_capacity: int
     max_mentor_capacity: int
+    priority: str
+    min_score: float
+    acceptance_window_days: int
     weights: dict[str, float]
 
 
@@ -94,6 +97,9 @@ class ProgramOut(BaseModel):
                 min_level_gap=program.min_level_gap,
                 default_mentor_capacity=program.default_mentor_capacity,
                 max_mentor_capacity=program.max_mentor_capacity,
+                priority=program.matching_priority,
+                min_score=program.min_match_score,
+                acceptance_window_days=program.acceptance_window_days,
                 weights=program.matching_weights,
             ),
             manager_ids=manager_ids,
@@ -168,3 +174,107 @@ class MeOut(BaseModel):
 class WithdrawalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str | None = None
+
+
+class CriterionOut(BaseModel):
+    criterion: str
+    value: float
+    weight: float
+    text: str
+
+
+class MemberOut(BaseModel):
+    """What a partner may know of the other member: no HR fields (level, manager)."""
+
+    enrollment_id: uuid.UUID
+    employee_id: uuid.UUID
+    display_name: str
+    job_title: str | None
+    department: str | None
+    time_zone: str
+    topics: list[str]
+    accepted_at: datetime | None
+
+
+class PairingOut(BaseModel):
+    id: uuid.UUID
+    program_id: uuid.UUID
+    state: str
+    origin: str
+    score: float | None
+    explanation: list[CriterionOut]
+    mentor: MemberOut
+    mentee: MemberOut
+    expires_at: datetime | None
+    activated_at: datetime | None
+    paused_at: datetime | None
+    closed_at: datetime | None
+    matching_run_id: uuid.UUID | None
+    justification: str | None = None
+    declined_by: str | None = None
+    decline_reason: str | None = None
+    ended_by: str | None = None
+    end_reason: str | None = None
+    end_note: str | None = None
+    """Confidential: present for the program's managers and admins only."""
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class PairingRequestOut(Out):
+    id: uuid.UUID
+    program_id: uuid.UUID
+    requester_enrollment_id: uuid.UUID
+    requested_enrollment_id: uuid.UUID
+    requester_employee_id: uuid.UUID
+    requested_employee_id: uuid.UUID
+    status: str
+    message: str
+    pairing_id: uuid.UUID | None
+    decided_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class BlockOut(Out):
+    id: uuid.UUID
+    blocked_employee_id: uuid.UUID
+    created_at: datetime
+
+
+class ProposalOut(BaseModel):
+    mentor_enrollment_id: uuid.UUID
+    mentee_enrollment_id: uuid.UUID
+    mentor_employee_id: uuid.UUID
+    mentee_employee_id: uuid.UUID
+    score: float
+    explanation: list[CriterionOut]
+    pairing_id: uuid.UUID | None
+
+
+class UnmatchedOut(BaseModel):
+    enrollment_id: uuid.UUID
+    employee_id: uuid.UUID
+    role: str
+    reason: str
+
+
+class MatchingRunOut(Out):
+    id: uuid.UUID
+    program_id: uuid.UUID
+    status: str
+    dry_run: bool
+    only_unmatched: bool
+    priority: str
+    min_score: float
+    started_at: datetime | None
+    finished_at: datetime | None
+    timings_ms: dict[str, float]
+    total_score: float | None
+    proposals: list[ProposalOut]
+    unmatched: list[UnmatchedOut]
+    error: str | None
+    created_at: datetime
+    version: int

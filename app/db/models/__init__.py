@@ -5,16 +5,28 @@ from app.db.models.base import NAMING_CONVENTION, Resource, metadata
 from app.db.models.employees import Employee
 from app.db.models.enrollments import Enrollment
 from app.db.models.idempotency import IdempotencyRecord
+from app.db.models.pairings import (
+    OPEN_PAIRING_STATES,
+    Block,
+    MatchingRun,
+    Pairing,
+    PairingRequest,
+)
 from app.db.models.programs import Program, ProgramManager
 from app.db.models.tokens import ApiToken
 
 __all__ = [
     "NAMING_CONVENTION",
+    "OPEN_PAIRING_STATES",
     "ApiToken",
     "AuditEvent",
+    "Block",
     "Employee",
     "Enrollment",
     "IdempotencyRecord",
+    "MatchingRun",
+    "Pairing",
+    "PairingRequest",
     "Program",
     "ProgramManager",
     "Resource",

@@ -28,6 +28,9 @@ class Program(Resource, table=True):
     default_mentor_capacity: int = Field(default=1)
     max_mentor_capacity: int = Field(default=3)
     matching_weights: dict[str, float] = Field(default_factory=dict, sa_type=JSONType)
+    matching_priority: str = Field(default="participation", max_length=15)
+    min_match_score: float = Field(default=0.0)
+    acceptance_window_days: int = Field(default=7)
     created_by_id: uuid.UUID | None = Field(default=None, foreign_key="employees.id")
 
 

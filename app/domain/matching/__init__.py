@@ -1,0 +1,1 @@
+"""Matching: the pure engine (:mod:`.engine`) and loading its candidates (:mod:`.candidates`)."""
