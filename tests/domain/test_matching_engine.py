@@ -458,12 +458,23 @@ def test_an_empty_cohort_matches_nobody() -> None:
     )
 
 
-def test_a_large_topic_vocabulary_scores_like_a_small_one() -> None:
-    # Hundreds of distinct topics switch the cohort scoring to sparse products.
+def test_a_large_vocabulary_scores_like_a_small_one() -> None:
+    # Hundreds of distinct topics and languages switch the cohort scoring to other methods.
     vocabulary = [f"topic {n}" for n in range(400)]
+    languages = [f"language {n}" for n in range(100)]
     rnd = random.Random(3)
-    mentors = [mentor(topics=tuple(rnd.sample(vocabulary, 200))) for _ in range(5)]
-    mentees = [mentee(topics=tuple(rnd.sample(vocabulary, 200))) for _ in range(5)]
+    mentors = [
+        mentor(
+            topics=tuple(rnd.sample(vocabulary, 200)), languages=tuple(rnd.sample(languages, 40))
+        )
+        for _ in range(5)
+    ]
+    mentees = [
+        mentee(
+            topics=tuple(rnd.sample(vocabulary, 200)), languages=tuple(rnd.sample(languages, 40))
+        )
+        for _ in range(5)
+    ]
     result = match(mentors, mentees, settings(focus_areas=("topic_7",)))
     assert len(result.proposals) == 5
     for p in result.proposals:

@@ -13,6 +13,7 @@ from app.api.rest.pagination import Cursor, Limit, PageOut, link_next
 from app.api.rest.problems import error_responses
 from app.api.rest.schemas import MatchingRunOut
 from app.domain.matching import runs as service
+from app.jobs.matching import execute_run
 
 router = APIRouter(tags=["matching"])
 
@@ -20,7 +21,7 @@ router = APIRouter(tags=["matching"])
 def launch(request: Request, run_id: uuid.UUID) -> None:
     """Start a committed run in the background, keeping a reference so it is not collected."""
     tasks: set[asyncio.Task[None]] = request.app.state.background_tasks
-    task = asyncio.create_task(service.execute_run(get_database(request), run_id))
+    task = asyncio.create_task(execute_run(get_database(request), run_id))
     tasks.add(task)
     task.add_done_callback(tasks.discard)
 

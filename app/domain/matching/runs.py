@@ -14,7 +14,6 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.db.engine import Database
 from app.db.models import OPEN_PAIRING_STATES, AuditEvent, MatchingRun, Pairing, Program
 from app.db.pagination import Page, paginate
 from app.db.types import utcnow, uuid7
@@ -152,84 +151,70 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
 
 
-async def execute_run(db: Database, run_id: uuid.UUID, *, actor: Actor | None = None) -> None:
-    """Load the cohort, solve in a worker thread, store the proposals. Never raises: a failure
-    is recorded on the run."""
-    actor = actor or Actor.system()
-    started = time.perf_counter()
-    try:
-        async with db.session() as session:
-            claimed = await session.execute(
-                update(MatchingRun)
-                .where(col(MatchingRun.id) == run_id, col(MatchingRun.status) == "queued")
-                .values(status="running", started_at=utcnow())
-            )
-            await session.commit()
-            if not claimed.rowcount:  # type: ignore[attr-defined]
-                return  # another worker has it
-        async with db.session() as session:
-            run = await session.get(MatchingRun, run_id)
-            assert run is not None
-            program = await session.get(Program, run.program_id)
-            assert program is not None
-            timings: dict[str, float] = {}
-            t = time.perf_counter()
-            # A what-if dry run looks at the whole cohort; anything real respects open pairings.
-            respect_open = not run.dry_run or run.only_unmatched
-            candidates = await load_cohort(session, program.id, respect_open_pairings=respect_open)
-            mentors = [c for c in candidates if c.role == "mentor"]
-            mentees = [c for c in candidates if c.role == "mentee"]
-            excluded = await excluded_pairs(
-                session, program.id, [c.employee_id for c in candidates]
-            )
-            timings["load_ms"] = _ms(t)
-            settings = engine_settings(program)
-            # The solver releases the GIL: other requests keep being served meanwhile.
-            result: MatchResult = await asyncio.to_thread(
-                match, mentors, mentees, settings, excluded
-            )
-            timings.update(
-                {
-                    f"{'engine' if k == 'total' else k}_ms": round(v, 1)
-                    for k, v in result.timings_ms.items()
-                }
-            )
-            t = time.perf_counter()
-            stored = await _store(session, actor, run, program, result)
-            run.proposals = stored
-            run.unmatched = [
-                {
-                    "enrollment_id": str(u.candidate.enrollment_id),
-                    "employee_id": str(u.candidate.employee_id),
-                    "role": u.candidate.role,
-                    "reason": u.reason,
-                }
-                for u in result.unmatched
-            ]
-            run.total_score = round(result.total_score, 1)
-            run.status = "succeeded"
-            run.finished_at = utcnow()
-            timings["store_ms"] = _ms(t)
-            timings["total_ms"] = _ms(started)
-            run.timings_ms = timings
-            run.version += 1
-            run.updated_at = run.finished_at
-            audit.record(
-                session,
-                actor,
-                action="matching_run.succeeded",
-                entity_type="matching_run",
-                entity_id=run.id,
-                details={
-                    "proposals": len(stored),
-                    "unmatched": len(run.unmatched),
-                    "dry_run": run.dry_run,
-                },
-            )
-            await session.commit()
-    except Exception as exc:  # recorded on the run; the API shows it
-        log.exception("matching run %s failed", run_id)
-        await _fail(db, run_id, f"{type(exc).__name__}: the run failed; see the server log")
+async def claim_run(session: AsyncSession, run_id: uuid.UUID) -> bool:
+    """Mark a queued run as running; false when another worker already has it."""
+    claimed = await session.execute(
+        update(MatchingRun)
+        .where(col(MatchingRun.id) == run_id, col(MatchingRun.status) == "queued")
+        .values(status="running", started_at=utcnow())
+    )
+    return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+async def perform_run(
+    session: AsyncSession, actor: Actor, run_id: uuid.UUID, *, started: float
+) -> MatchingRun:
+    """Load the cohort, solve in a worker thread and store the proposals (flushed, not
+    committed: the job that runs this owns the transaction)."""
+    run = await session.get(MatchingRun, run_id)
+    assert run is not None
+    program = await session.get(Program, run.program_id)
+    assert program is not None
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    # A what-if dry run looks at the whole cohort; anything real respects open pairings.
+    respect_open = not run.dry_run or run.only_unmatched
+    candidates = await load_cohort(session, program.id, respect_open_pairings=respect_open)
+    mentors = [c for c in candidates if c.role == "mentor"]
+    mentees = [c for c in candidates if c.role == "mentee"]
+    excluded = await excluded_pairs(session, program.id, [c.employee_id for c in candidates])
+    timings["load_ms"] = _ms(t)
+    settings = engine_settings(program)
+    # The solver releases the GIL: other requests keep being served meanwhile.
+    result: MatchResult = await asyncio.to_thread(match, mentors, mentees, settings, excluded)
+    timings.update(
+        {f"{'engine' if k == 'total' else k}_ms": round(v, 1) for k, v in result.timings_ms.items()}
+    )
+    t = time.perf_counter()
+    stored = await _store(session, actor, run, program, result)
+    run.proposals = stored
+    run.unmatched = [
+        {
+            "enrollment_id": str(u.candidate.enrollment_id),
+            "employee_id": str(u.candidate.employee_id),
+            "role": u.candidate.role,
+            "reason": u.reason,
+        }
+        for u in result.unmatched
+    ]
+    run.total_score = round(result.total_score, 1)
+    run.status = "succeeded"
+    run.finished_at = utcnow()
+    timings["store_ms"] = _ms(t)
+    timings["total_ms"] = _ms(started)
+    run.timings_ms = timings
+    run.version += 1
+    run.updated_at = run.finished_at
+    audit.record(
+        session,
+        actor,
+        action="matching_run.succeeded",
+        entity_type="matching_run",
+        entity_id=run.id,
+        details={"proposals": len(stored), "unmatched": len(run.unmatched), "dry_run": run.dry_run},
+    )
+    await session.flush()
+    return run
 
 
 async def _store(
@@ -314,22 +299,16 @@ async def _store(
     return stored
 
 
-async def _fail(db: Database, run_id: uuid.UUID, error: str) -> None:
-    try:
-        async with db.session() as session:
-            await session.execute(
-                update(MatchingRun)
-                .where(col(MatchingRun.id) == run_id)
-                .values(
-                    status="failed",
-                    error=error,
-                    finished_at=utcnow(),
-                    version=col(MatchingRun.version) + 1,
-                )
-            )
-            await session.commit()
-    except Exception:  # the maintenance sweep marks it failed later
-        log.warning("could not record the failure of run %s", run_id, exc_info=True)
+async def record_failure(session: AsyncSession, run_id: uuid.UUID, error: str) -> None:
+    """Mark a run failed with a message the API shows."""
+    await session.execute(
+        update(MatchingRun)
+        .where(col(MatchingRun.id) == run_id)
+        .values(
+            status="failed", error=error, finished_at=utcnow(), version=col(MatchingRun.version) + 1
+        )
+    )
+    await session.flush()
 
 
 async def fail_stale_runs(session: AsyncSession) -> int:

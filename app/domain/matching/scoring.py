@@ -7,6 +7,7 @@ function, :func:`score10`, and can never disagree about a score.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
@@ -50,6 +51,12 @@ def _topic_numerator(weighted_overlap: int) -> int:
 
 def _hours_numerator(quarters: int) -> int:
     return min(quarters, QUARTERS_FOR_FULL_VALUE) * (DENOMINATOR // QUARTERS_FOR_FULL_VALUE)
+
+
+def threshold10(min_score: float) -> int:
+    """Ten times the lowest score that reaches ``min_score``."""
+    # Scores are compared as stored (one decimal), so 39.95 as a minimum means 40.0.
+    return max(0, math.ceil(round(min_score * 10, 6)))
 
 
 def _hours_text(quarters: int) -> str:
@@ -220,7 +227,8 @@ def _shares_any(
     bit = {key: 1 << i for i, key in enumerate(vocabulary)}
     a = np.array([sum(bit.get(k, 0) for k in keys) for keys in left], dtype=dtype)
     b = np.array([sum(bit.get(k, 0) for k in keys) for keys in right], dtype=dtype)
-    return (a[:, None] & b[None, :]) != 0
+    shared: NDArray[np.bool_] = np.bitwise_and(a[:, None], b[None, :]) != 0
+    return shared
 
 
 def _same_levels(left: Sequence[str], right: Sequence[str], *, same: int) -> Matrix:

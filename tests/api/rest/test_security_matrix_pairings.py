@@ -61,6 +61,7 @@ from app.domain.enrollments import EnrollmentRole
 from app.domain.matching import runs
 from app.domain.programs import ProgramStatus
 from app.domain.tokens import person_actor
+from app.jobs.matching import execute_run
 from tests.api.rest.test_security_matrix import (
     API,
     Cell,
@@ -341,7 +342,7 @@ async def build_scenario(db: Database, setup: str) -> Scenario:
         s.ids[name] = record.id
         s.versions[name] = record.version
     if run_id is not None:
-        await runs.execute_run(db, run_id)
+        await execute_run(db, run_id)
     return s
 
 

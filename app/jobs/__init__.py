@@ -1,0 +1,1 @@
+"""Background jobs. Like a request, each job is an edge: it owns its transactions."""
