@@ -107,8 +107,8 @@ async def update_employee(
     return EmployeeOut.model_validate(employee)
 
 
-@router.delete(
-    "/{employee_id}",
+@router.post(
+    "/{employee_id}/deactivate",
     response_model=EmployeeOut,
     responses=error_responses(401, 403, 404, 412, 428, 503),
 )
@@ -119,7 +119,8 @@ async def deactivate_employee(
     actor: ActorDep,
     version: ExpectedVersion,
 ) -> EmployeeOut:
-    """Deactivate an employee. Records are never hard-deleted; open enrollments are withdrawn."""
+    """Deactivate an employee (the record is kept, never deleted; open enrollments are
+    withdrawn)."""
     employee = await service.deactivate_employee(
         session, actor, employee_id, expected_version=version
     )

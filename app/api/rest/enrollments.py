@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from app.api.deps import ActorDep, SessionDep
 from app.api.rest.conditional import expected_version, set_etag
 from app.api.rest.pagination import Cursor, Limit, PageOut, link_next
 from app.api.rest.problems import error_responses
-from app.api.rest.schemas import EnrollmentOut
+from app.api.rest.schemas import EnrollmentOut, WithdrawalIn
 from app.domain import enrollments as service
 from app.domain.enrollments import EnrollmentRole, EnrollmentStatus
 
@@ -113,10 +113,10 @@ async def update_enrollment(
     return EnrollmentOut.model_validate(enrollment)
 
 
-@router.delete(
-    "/enrollments/{enrollment_id}",
+@router.post(
+    "/enrollments/{enrollment_id}/withdraw",
     response_model=EnrollmentOut,
-    responses=error_responses(401, 403, 404, 409, 412, 428, 503),
+    responses=error_responses(401, 403, 404, 409, 412, 413, 422, 428, 503),
 )
 async def withdraw_enrollment(
     enrollment_id: uuid.UUID,
@@ -124,11 +124,15 @@ async def withdraw_enrollment(
     session: SessionDep,
     actor: ActorDep,
     version: ExpectedVersion,
-    reason: Annotated[str | None, Query(max_length=500)] = None,
+    data: WithdrawalIn | None = None,
 ) -> EnrollmentOut:
     """Withdraw from a program (yourself at any time; managers may remove a participant)."""
     enrollment = await service.withdraw_enrollment(
-        session, actor, enrollment_id, reason=reason, expected_version=version
+        session,
+        actor,
+        enrollment_id,
+        reason=data.reason if data else None,
+        expected_version=version,
     )
     await session.commit()
     set_etag(response, enrollment.version)

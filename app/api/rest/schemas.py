@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain.actors import Scope
 from app.domain.enrollments import EnrollmentRole, EnrollmentStatus, TimeWindow
@@ -173,7 +173,7 @@ class MeOut(BaseModel):
 
 class WithdrawalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str | None = None
+    reason: str | None = Field(default=None, max_length=500)
 
 
 class CriterionOut(BaseModel):

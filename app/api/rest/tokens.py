@@ -79,8 +79,8 @@ async def get_token(
     return TokenOut.model_validate(token)
 
 
-@router.delete(
-    "/{token_id}",
+@router.post(
+    "/{token_id}/revoke",
     response_model=TokenOut,
     responses=error_responses(401, 403, 404, 409, 412, 428, 503),
 )

@@ -257,12 +257,13 @@ async def test_changes_need_the_current_etag(client, factory) -> None:
     assert star.status_code == 200
 
 
-async def test_delete_needs_if_match_too(client, factory) -> None:
+async def test_actions_on_a_resource_need_if_match_too(client, factory) -> None:
     admin = await factory.admin()
     employee = await factory.employee()
     url = f"/api/v1/employees/{employee.id}"
-    assert (await client.delete(url, headers=admin.headers)).status_code == 428
-    done = await client.delete(url, headers={**admin.headers, "If-Match": '"v1"'})
+    action = f"{url}/deactivate"
+    assert (await client.post(action, headers=admin.headers)).status_code == 428
+    done = await client.post(action, headers={**admin.headers, "If-Match": '"v1"'})
     assert done.status_code == 200
     assert done.json()["active"] is False
     # Never hard-deleted: the record is still there, inactive.

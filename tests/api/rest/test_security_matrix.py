@@ -62,7 +62,7 @@ POST   /employees +is_admin                    401     403   403  403  403   201
 GET    /employees/{subject}                    401     200   404  200  404   200  404  200 200   404
 PATCH  /employees/{subject}                    401     403   403  403  403   200  403  403 200   403
 PATCH  /employees/{subject} +is_admin          401     403   403  403  403   200  403  403 403   403
-DELETE /employees/{subject}                    401     403   403  403  403   200  403  403 200   403
+POST   /employees/{subject}/deactivate         401     403   403  403  403   200  403  403 200   403
 GET    /employees/{subject}/management-chain   401     200   404  200  404   200  404  200 200   404
 GET    /programs                               401     200   200  200  200   200  200  200 200   200
 POST   /programs                               401     403   403  403  403   201  403  403 403   403
@@ -77,11 +77,11 @@ GET    /programs/{draft_a}/enrollments         401     404   404  200  404   200
 POST   /programs/{program_a}/enrollments       401     409   409  422  201   201  403  403 403   403
 GET    /enrollments/{subject_enrollment}       401     200   404  200  404   200  404  200 404   404
 PATCH  /enrollments/{subject_enrollment}       401     200   404  403  404   403  404  403 404   404
-DELETE /enrollments/{subject_enrollment}       401     200   404  200  404   200  404  403 404   404
+POST   /enrollments/{subject_enrollment}/withdraw 401 200 404  200  404   200  404  403 404   404
 GET    /tokens                                 401     403   403  403  403   200  403  403 403   403
 POST   /tokens                                 401     403   403  403  403   201  403  403 403   403
 GET    /tokens/{subject_token}                 401     403   403  403  403   200  403  403 403   403
-DELETE /tokens/{subject_token}                 401     403   403  403  403   200  403  403 403   403
+POST   /tokens/{subject_token}/revoke         401     403   403  403  403   200  403  403 403   403
 GET    /audit-events                           401     403   403  403  403   200  403  403 403   200
 GET    /me                                     401     200   200  200  200   200  200  200 200   200
 """
@@ -347,7 +347,9 @@ def placeholders(template: str) -> list[str]:
 
 
 def needs_if_match(cell: Cell) -> bool:
-    return cell.method in {"PATCH", "DELETE"} or cell.template.endswith("/transitions")
+    return cell.method in {"PATCH", "DELETE"} or cell.template.endswith(
+        ("/transitions", "/deactivate", "/withdraw", "/revoke")
+    )
 
 
 def build_request(cell: Cell, s: Scenario) -> tuple[str, str, dict[str, Any]]:
@@ -415,7 +417,7 @@ def check_write(cell: Cell, s: Scenario, response: httpx.Response, body: dict[st
         "POST /employees +is_admin": lambda: body["is_admin"] is True,
         "PATCH /employees/{subject}": lambda: body["job_title"] == "Staff Engineer",
         "PATCH /employees/{subject} +is_admin": lambda: body["is_admin"] is True,
-        "DELETE /employees/{subject}": lambda: body["active"] is False,
+        "POST /employees/{subject}/deactivate": lambda: body["active"] is False,
         "POST /programs": lambda: body["status"] == "draft",
         "PATCH /programs/{program_a}": lambda: body["description"].startswith("Now with"),
         "PATCH /programs/{program_a} +manager_ids": lambda: (
@@ -427,9 +429,9 @@ def check_write(cell: Cell, s: Scenario, response: httpx.Response, body: dict[st
             body["employee_id"] == str(s.ids[cell.actor]) and body["role"] == "mentee"
         ),
         "PATCH /enrollments/{subject_enrollment}": lambda: body["motivation"].startswith("I want"),
-        "DELETE /enrollments/{subject_enrollment}": lambda: body["status"] == "withdrawn",
+        "POST /enrollments/{subject_enrollment}/withdraw": lambda: body["status"] == "withdrawn",
         "POST /tokens": lambda: body["token"].startswith("rvm_"),
-        "DELETE /tokens/{subject_token}": lambda: body["revoked_at"] is not None,
+        "POST /tokens/{subject_token}/revoke": lambda: body["revoked_at"] is not None,
     }
     assert cell.request in expectations, f"no success check for {cell.request}"
     assert expectations[cell.request](), f"{cell}: {body}"
@@ -510,8 +512,8 @@ async def test_a_withdrawal_by_the_manager_is_recorded_as_not_by_the_participant
 ) -> None:
     enrollment_id = scenario.ids["subject_enrollment"]
     etag = f'"v{scenario.versions["subject_enrollment"]}"'
-    response = await client.delete(
-        f"{API}/enrollments/{enrollment_id}",
+    response = await client.post(
+        f"{API}/enrollments/{enrollment_id}/withdraw",
         headers={**scenario.headers["pm_a"], "If-Match": etag},
     )
     assert response.status_code == 200
