@@ -264,6 +264,7 @@ async def end_to_end(base: str, pid: int, token: str, program_id: uuid.UUID) -> 
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
         rss_before = peak_rss_mib(pid)
         started = time.perf_counter()
+        sent_at = datetime.now(UTC)
         response = await client.post(f"/api/v1/programs/{program_id}/matching-runs", json={})
         assert response.status_code == 202, response.text
         location = response.headers["location"]
@@ -276,8 +277,10 @@ async def end_to_end(base: str, pid: int, token: str, program_id: uuid.UUID) -> 
             run = (await client.get(location)).json()
             if run["status"] in ("succeeded", "failed"):
                 break
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)  # light polling: the client shares the 2 cores
         elapsed = time.perf_counter() - started
+        # "Stored" is the commit that finished the run (server and client share this clock).
+        stored_s = (datetime.fromisoformat(run["finished_at"]) - sent_at).total_seconds()
         assert run["status"] == "succeeded", run
         t = time.perf_counter()
         await client.get(location)
@@ -291,6 +294,7 @@ async def end_to_end(base: str, pid: int, token: str, program_id: uuid.UUID) -> 
             "rss_before_mib": rss_before,
             "health_max_ms": max(health),
             "fetch_ms": fetch_ms,
+            "stored_s": stored_s,
         }
 
 
@@ -318,15 +322,16 @@ def main() -> None:
         with live_server(url) as server:
             result = asyncio.run(end_to_end(server, server.pid, token, program_id))
         t = result["timings"]
-        overhead = result["wall_s"] * 1000 - baseline["solve_ms"]
+        overhead = result["stored_s"] * 1000 - baseline["solve_ms"]
         print(f"\n[{name}]")
         print(
             f"  bare solver (baseline): {baseline['solve_ms']:8.0f} ms   "
             f"matrix build {baseline['matrix_ms']:.0f} ms, peak {baseline['peak_mib']:.0f} MiB"
         )
         print(
-            f"  end to end (API→stored): {result['wall_s'] * 1000:7.0f} ms   "
-            f"{result['pairs']} pairs, {result['unmatched']} unmatched"
+            f"  end to end (API call → proposals stored): {result['stored_s'] * 1000:5.0f} ms   "
+            f"{result['pairs']} pairs, {result['unmatched']} unmatched "
+            f"(client saw it {result['wall_s'] * 1000:.0f} ms after the call, polling)"
         )
         print("  run phases: " + ", ".join(f"{k} {v:.0f}" for k, v in t.items()))
         print(
