@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     token_default_ttl_days: int = Field(default=90, ge=1)
     token_touch_interval_seconds: int = Field(default=60, ge=0)
     retry_after_seconds: int = Field(default=5, ge=1)
-    maintenance_interval_seconds: int = Field(default=60, ge=10)
+    maintenance_interval_seconds: int = Field(default=60, ge=1)
 
     @property
     def is_sqlite(self) -> bool:

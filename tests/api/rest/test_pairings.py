@@ -421,3 +421,24 @@ async def test_runs_are_recorded(client, factory, db) -> None:
     assert [r["status"] for r in listed.json()["items"]] == ["succeeded"]
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(MatchingRun)) == 1
+
+
+async def test_expiry_needs_no_request_the_running_app_does_it(client, factory, db, settings):
+    from app.main import create_app
+
+    c = await cohort(factory, db, mentors=1, mentees=1)
+    run = await run_matching(client, c["pm"].headers, c["program"].id)
+    pairing_id = uuid.UUID(run["proposals"][0]["pairing_id"])
+    async with db.session() as session:
+        await session.execute(update(Pairing).values(expires_at=utcnow() - timedelta(minutes=1)))
+        await session.commit()
+    app = create_app(settings.model_copy(update={"maintenance_interval_seconds": 1}))
+    async with app.router.lifespan_context(app):
+        for _ in range(50):  # bounded: the loop runs every second
+            async with db.session() as session:
+                pairing = await session.get(Pairing, pairing_id)
+                assert pairing is not None
+                if pairing.state == "expired":
+                    break
+            await asyncio.sleep(0.1)
+    assert pairing.state == "expired"
