@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
@@ -12,10 +13,12 @@ from app.api.rest.conditional import expected_version, set_etag
 from app.api.rest.pagination import Cursor, Limit, PageOut, link_next
 from app.api.rest.problems import error_responses
 from app.api.rest.schemas import PairingRequestOut
+from app.db.models import PairingRequest
 from app.domain import pairing_requests as service
 from app.domain.pairing_requests import RequestStatus
 
 router = APIRouter(prefix="/pairing-requests", tags=["pairing requests"])
+RequestChange = Callable[..., Awaitable[PairingRequest]]
 ExpectedVersion = Annotated[int | None, Depends(expected_version)]
 CHANGE_ERRORS = error_responses(401, 403, 404, 409, 412, 413, 422, 428, 503)
 
@@ -79,46 +82,32 @@ async def get_pairing_request(
     return PairingRequestOut.model_validate(found)
 
 
-@router.post("/{request_id}/accept", response_model=PairingRequestOut, responses=CHANGE_ERRORS)
-async def accept_pairing_request(
-    request_id: uuid.UUID,
-    response: Response,
-    session: SessionDep,
-    actor: ActorDep,
-    version: ExpectedVersion,
-) -> PairingRequestOut:
-    """Accept a request made to you: the pairing is active at once (both have said yes)."""
-    found = await service.accept_request(session, actor, request_id, expected_version=version)
-    await session.commit()
-    set_etag(response, found.version)
-    return PairingRequestOut.model_validate(found)
+def _request_action(action: str, doc: str, change: RequestChange) -> None:
+    """Register ``POST /pairing-requests/{id}/<action>`` (If-Match required)."""
+
+    async def endpoint(
+        request_id: uuid.UUID,
+        response: Response,
+        session: SessionDep,
+        actor: ActorDep,
+        version: ExpectedVersion,
+    ) -> PairingRequestOut:
+        found = await change(session, actor, request_id, expected_version=version)
+        await session.commit()
+        set_etag(response, found.version)
+        return PairingRequestOut.model_validate(found)
+
+    endpoint.__name__ = f"{action}_pairing_request"
+    endpoint.__doc__ = doc
+    router.post(
+        f"/{{request_id}}/{action}", response_model=PairingRequestOut, responses=CHANGE_ERRORS
+    )(endpoint)
 
 
-@router.post("/{request_id}/decline", response_model=PairingRequestOut, responses=CHANGE_ERRORS)
-async def decline_pairing_request(
-    request_id: uuid.UUID,
-    response: Response,
-    session: SessionDep,
-    actor: ActorDep,
-    version: ExpectedVersion,
-) -> PairingRequestOut:
-    """Decline a request made to you."""
-    found = await service.decline_request(session, actor, request_id, expected_version=version)
-    await session.commit()
-    set_etag(response, found.version)
-    return PairingRequestOut.model_validate(found)
-
-
-@router.post("/{request_id}/withdraw", response_model=PairingRequestOut, responses=CHANGE_ERRORS)
-async def withdraw_pairing_request(
-    request_id: uuid.UUID,
-    response: Response,
-    session: SessionDep,
-    actor: ActorDep,
-    version: ExpectedVersion,
-) -> PairingRequestOut:
-    """Withdraw a request you made."""
-    found = await service.withdraw_request(session, actor, request_id, expected_version=version)
-    await session.commit()
-    set_etag(response, found.version)
-    return PairingRequestOut.model_validate(found)
+_request_action(
+    "accept",
+    "Accept a request made to you: the pairing is active at once (both have said yes).",
+    service.accept_request,
+)
+_request_action("decline", "Decline a request made to you.", service.decline_request)
+_request_action("withdraw", "Withdraw a request you made.", service.withdraw_request)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
@@ -22,6 +22,7 @@ from app.domain.actors import Actor
 from app.domain.pairings import PairingState
 
 router = APIRouter(prefix="/pairings", tags=["pairings"])
+PairingChange = Callable[..., Awaitable[Pairing]]
 ExpectedVersion = Annotated[int | None, Depends(expected_version)]
 CHANGE_ERRORS = error_responses(401, 403, 404, 409, 412, 413, 422, 428, 503)
 
@@ -163,20 +164,6 @@ async def get_pairing(
     return await one_view(session, actor, pairing, response)
 
 
-@router.post("/{pairing_id}/accept", response_model=PairingOut, responses=CHANGE_ERRORS)
-async def accept_pairing(
-    pairing_id: uuid.UUID,
-    response: Response,
-    session: SessionDep,
-    actor: ActorDep,
-    version: ExpectedVersion,
-) -> PairingOut:
-    """Accept a proposed pairing; it goes live when both members have accepted."""
-    pairing = await service.accept_pairing(session, actor, pairing_id, expected_version=version)
-    await session.commit()
-    return await one_view(session, actor, pairing, response)
-
-
 @router.post("/{pairing_id}/decline", response_model=PairingOut, responses=CHANGE_ERRORS)
 async def decline_pairing(
     pairing_id: uuid.UUID,
@@ -190,48 +177,6 @@ async def decline_pairing(
     pairing = await service.decline_pairing(
         session, actor, pairing_id, reason=data.reason, expected_version=version
     )
-    await session.commit()
-    return await one_view(session, actor, pairing, response)
-
-
-@router.post("/{pairing_id}/pause", response_model=PairingOut, responses=CHANGE_ERRORS)
-async def pause_pairing(
-    pairing_id: uuid.UUID,
-    response: Response,
-    session: SessionDep,
-    actor: ActorDep,
-    version: ExpectedVersion,
-) -> PairingOut:
-    """Pause an active pairing (a member or the program's managers)."""
-    pairing = await service.pause_pairing(session, actor, pairing_id, expected_version=version)
-    await session.commit()
-    return await one_view(session, actor, pairing, response)
-
-
-@router.post("/{pairing_id}/resume", response_model=PairingOut, responses=CHANGE_ERRORS)
-async def resume_pairing(
-    pairing_id: uuid.UUID,
-    response: Response,
-    session: SessionDep,
-    actor: ActorDep,
-    version: ExpectedVersion,
-) -> PairingOut:
-    """Resume a paused pairing."""
-    pairing = await service.resume_pairing(session, actor, pairing_id, expected_version=version)
-    await session.commit()
-    return await one_view(session, actor, pairing, response)
-
-
-@router.post("/{pairing_id}/complete", response_model=PairingOut, responses=CHANGE_ERRORS)
-async def complete_pairing(
-    pairing_id: uuid.UUID,
-    response: Response,
-    session: SessionDep,
-    actor: ActorDep,
-    version: ExpectedVersion,
-) -> PairingOut:
-    """Complete a pairing (the program's managers)."""
-    pairing = await service.complete_pairing(session, actor, pairing_id, expected_version=version)
     await session.commit()
     return await one_view(session, actor, pairing, response)
 
@@ -252,3 +197,36 @@ async def end_pairing(
     )
     await session.commit()
     return await one_view(session, actor, pairing, response)
+
+
+def _member_action(action: str, doc: str, change: PairingChange) -> None:
+    """Register ``POST /pairings/{id}/<action>``: a body-less transition needing If-Match."""
+
+    async def endpoint(
+        pairing_id: uuid.UUID,
+        response: Response,
+        session: SessionDep,
+        actor: ActorDep,
+        version: ExpectedVersion,
+    ) -> PairingOut:
+        pairing = await change(session, actor, pairing_id, expected_version=version)
+        await session.commit()
+        return await one_view(session, actor, pairing, response)
+
+    endpoint.__name__ = f"{action}_pairing"
+    endpoint.__doc__ = doc
+    router.post(f"/{{pairing_id}}/{action}", response_model=PairingOut, responses=CHANGE_ERRORS)(
+        endpoint
+    )
+
+
+_member_action(
+    "accept",
+    "Accept a proposed pairing; it goes live when both members have accepted.",
+    service.accept_pairing,
+)
+_member_action(
+    "pause", "Pause an active pairing (a member or the program's managers).", service.pause_pairing
+)
+_member_action("resume", "Resume a paused pairing.", service.resume_pairing)
+_member_action("complete", "Complete a pairing (the program's managers).", service.complete_pairing)
