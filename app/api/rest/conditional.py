@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Header, Response
+from fastapi import Depends, Header, Response
 
 from app.domain.errors import InvalidInput, PreconditionRequired
 
@@ -46,3 +46,7 @@ def expected_version(if_match: IfMatchHeader = None) -> int | None:
             'If-Match must be an ETag from this API, such as "v3", or *', field="If-Match"
         )
     return int(match.group(1))
+
+
+#: The version a change is made against, from ``If-Match`` (a dependency).
+ExpectedVersion = Annotated[int | None, Depends(expected_version)]

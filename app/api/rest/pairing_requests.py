@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from app.api.deps import ActorDep, SessionDep
-from app.api.rest.conditional import expected_version, set_etag
+from app.api.rest.conditional import ExpectedVersion, set_etag
 from app.api.rest.pagination import Cursor, Limit, PageOut, link_next
-from app.api.rest.problems import error_responses
+from app.api.rest.problems import CHANGE_ERRORS, error_responses
 from app.api.rest.schemas import PairingRequestOut
 from app.db.models import PairingRequest
 from app.domain import pairing_requests as service
@@ -19,8 +18,6 @@ from app.domain.pairing_requests import RequestStatus
 
 router = APIRouter(prefix="/pairing-requests", tags=["pairing requests"])
 RequestChange = Callable[..., Awaitable[PairingRequest]]
-ExpectedVersion = Annotated[int | None, Depends(expected_version)]
-CHANGE_ERRORS = error_responses(401, 403, 404, 409, 412, 413, 422, 428, 503)
 
 
 @router.get(

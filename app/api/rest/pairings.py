@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.api.deps import ActorDep, SessionDep
-from app.api.rest.conditional import expected_version, set_etag
+from app.api.rest.conditional import ExpectedVersion, set_etag
 from app.api.rest.pagination import Cursor, Limit, PageOut, link_next
-from app.api.rest.problems import error_responses
+from app.api.rest.problems import CHANGE_ERRORS, error_responses
 from app.api.rest.schemas import CriterionOut, MemberOut, PairingOut
 from app.db.models import Employee, Enrollment, Pairing
 from app.domain import pairings as service
@@ -23,8 +22,6 @@ from app.domain.pairings import PairingState
 
 router = APIRouter(prefix="/pairings", tags=["pairings"])
 PairingChange = Callable[..., Awaitable[Pairing]]
-ExpectedVersion = Annotated[int | None, Depends(expected_version)]
-CHANGE_ERRORS = error_responses(401, 403, 404, 409, 412, 413, 422, 428, 503)
 
 
 async def pairing_views(
@@ -68,8 +65,9 @@ async def pairing_views(
 
     views = []
     for p in pairings:
-        team = actor.manages(p.program_id)
         role = service.member_role(actor, p)
+        # In their own pairing an admin is a member: the team's view is for others' pairings.
+        team = role is None and actor.manages(p.program_id)
         views.append(
             PairingOut(
                 id=p.id,

@@ -274,3 +274,11 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
+
+
+#: The errors of a versioned change (a PATCH or an action taking ``If-Match``).
+CHANGE_ERRORS = error_responses(401, 403, 404, 409, 412, 413, 422, 428, 503)
+#: The errors of a create (a POST to a collection).
+CREATE_ERRORS = error_responses(401, 403, 404, 409, 413, 422, 503)
+#: The errors of reading one record or a list under one.
+READ_ERRORS = error_responses(401, 403, 404, 422, 503)

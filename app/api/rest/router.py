@@ -8,8 +8,12 @@ from app.api.deps import require_actor
 from app.api.rest import (
     audit,
     blocks,
+    check_ins,
+    concerns,
     employees,
     enrollments,
+    feedback,
+    goals,
     matching_runs,
     me,
     pairing_requests,
@@ -30,6 +34,10 @@ def build_api_router() -> APIRouter:
         pairings,
         pairing_requests,
         blocks,
+        goals,
+        check_ins,
+        feedback,
+        concerns,
         tokens,
         audit,
     ):

@@ -13,6 +13,15 @@ from app.db.models.pairings import (
     PairingRequest,
 )
 from app.db.models.programs import Program, ProgramManager
+from app.db.models.progress import (
+    CheckIn,
+    CheckInPrivateNote,
+    Concern,
+    Feedback,
+    Goal,
+    GoalComment,
+    GoalMilestone,
+)
 from app.db.models.tokens import ApiToken
 
 __all__ = [
@@ -21,8 +30,15 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Block",
+    "CheckIn",
+    "CheckInPrivateNote",
+    "Concern",
     "Employee",
     "Enrollment",
+    "Feedback",
+    "Goal",
+    "GoalComment",
+    "GoalMilestone",
     "IdempotencyRecord",
     "MatchingRun",
     "Pairing",
