@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from app.db.engine import Database
-from app.db.models import Employee, Enrollment, Program
-from app.domain import employees, enrollments, programs, tokens
+from app.db.models import Employee, Enrollment, Pairing, Program
+from app.db.types import utcnow
+from app.domain import employees, enrollments, pairings, programs, tokens
 from app.domain.actors import Actor, Scope
 from app.domain.programs import ProgramStatus
 
@@ -39,6 +41,21 @@ class Service:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Paired:
+    """A live pairing with everyone around it: its program's manager and its two members."""
+
+    program: Program
+    manager: Person
+    mentor: Person
+    mentee: Person
+    pairing: Pairing
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.pairing.id
 
 
 class Factory:
@@ -164,3 +181,85 @@ class Factory:
             )
             await session.commit()
             return enrollment
+
+    async def paired(
+        self,
+        *,
+        program: Program | None = None,
+        manager: Person | None = None,
+        state: str = "active",
+        activated_days_ago: int = 0,
+        mentor: Person | None = None,
+        mentee: Person | None = None,
+        **program_overrides: Any,
+    ) -> Paired:
+        """A pairing of a junior mentor and a senior mentee, accepted by both (``state``
+        ``active``), only proposed (``proposed``), or then ``paused``/``completed``/``ended``.
+        ``activated_days_ago`` moves its start into the past."""
+        if program is None:
+            manager = manager or await self.person(job_level=8, department="People")
+            program = await self.program(managers=[manager.employee], **program_overrides)
+        assert manager is not None, "give the program's manager with the program"
+        mentor = mentor or await self.person(job_level=2, department="Engineering")
+        mentee = mentee or await self.person(job_level=9, department="Finance")
+        status = program.status
+        if status != ProgramStatus.ENROLLING:
+            # Reusing a program past enrolment: reopen it for these two only (tests only).
+            await self._set_program_status(program.id, ProgramStatus.ENROLLING)
+        mentor_enrollment = await self.enrollment(mentor, program, role="mentor")
+        mentee_enrollment = await self.enrollment(mentee, program, role="mentee")
+        if status == ProgramStatus.ENROLLING:
+            async with self.db.session() as session:
+                program = await programs.transition_program(
+                    session, SYSTEM, program.id, to=ProgramStatus.MATCHING, expected_version=None
+                )
+                await session.commit()
+        else:
+            await self._set_program_status(program.id, ProgramStatus(status))
+        async with self.db.session() as session:
+            pairing = await pairings.pair_manually(
+                session,
+                SYSTEM,
+                data=pairings.ManualPairingCreate(
+                    program_id=program.id,
+                    mentor_enrollment_id=mentor_enrollment.id,
+                    mentee_enrollment_id=mentee_enrollment.id,
+                    justification="Paired by the test factory",
+                ),
+            )
+            if state != "proposed":
+                for member in (mentor, mentee):
+                    actor = await tokens.person_actor(session, member.employee)
+                    pairing = await pairings.accept_pairing(
+                        session, actor, pairing.id, expected_version=None
+                    )
+                if activated_days_ago:
+                    assert pairing.activated_at is not None
+                    pairing.activated_at = utcnow() - timedelta(days=activated_days_ago)
+            if state == "paused":
+                pairing = await pairings.pause_pairing(
+                    session, SYSTEM, pairing.id, expected_version=None
+                )
+            elif state == "completed":
+                pairing = await pairings.complete_pairing(
+                    session, SYSTEM, pairing.id, expected_version=None
+                )
+            elif state == "ended":
+                pairing = await pairings.end_pairing(
+                    session,
+                    SYSTEM,
+                    pairing.id,
+                    data=pairings.EndIn(reason=pairings.EndReason.SCHEDULE),
+                    expected_version=None,
+                )
+            await session.commit()
+        return Paired(
+            program=program, manager=manager, mentor=mentor, mentee=mentee, pairing=pairing
+        )
+
+    async def _set_program_status(self, program_id: uuid.UUID, status: ProgramStatus) -> None:
+        async with self.db.session() as session:
+            program = await session.get(Program, program_id)
+            assert program is not None
+            program.status = status.value
+            await session.commit()
