@@ -19,6 +19,7 @@ from app.api.rest import (
     pairing_requests,
     pairings,
     programs,
+    reports,
     tokens,
 )
 
@@ -38,6 +39,7 @@ def build_api_router() -> APIRouter:
         check_ins,
         feedback,
         concerns,
+        reports,
         tokens,
         audit,
     ):
