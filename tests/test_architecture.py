@@ -84,3 +84,27 @@ def test_constraint_names_follow_the_convention() -> None:
             assert name.startswith(("pk_", "fk_", "uq_", "ck_")), (table.name, name)
         for index in table.indexes:
             assert str(index.name).startswith("ix_"), (table.name, index.name)
+
+
+def _names_used(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    used |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    used |= {
+        alias.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for alias in n.names
+    }
+    return used
+
+
+def test_private_notes_are_read_in_one_module_only() -> None:
+    """A private note is read by its author alone. One module (which loads only the acting
+    person's own notes) touches the table; no report, export, list or adapter can reach it."""
+    allowed = {"domain/checkins.py", "db/models/progress.py", "db/models/__init__.py"}
+    users = {
+        str(path.relative_to(APP))
+        for path in APP.rglob("*.py")
+        if {"CheckInPrivateNote", "check_in_private_notes"} & _names_used(path)
+        or "check_in_private_notes" in path.read_text()
+    }
+    assert users - allowed == set()
+    assert "domain/checkins.py" in users

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -14,10 +15,12 @@ from app.api.deps import ActorDep, SessionDep
 from app.api.rest.conditional import ExpectedVersion, set_etag
 from app.api.rest.pagination import Cursor, Limit, PageOut, link_next
 from app.api.rest.problems import CHANGE_ERRORS, error_responses
-from app.api.rest.schemas import CriterionOut, MemberOut, PairingOut
-from app.db.models import Employee, Enrollment, Pairing
+from app.api.rest.schemas import CadenceOut, CriterionOut, MemberOut, PairingOut
+from app.db.models import Employee, Enrollment, Pairing, Program
+from app.db.types import utcnow
 from app.domain import pairings as service
 from app.domain.actors import Actor
+from app.domain.checkins import cadence_of, last_check_ins
 from app.domain.pairings import PairingState
 
 router = APIRouter(prefix="/pairings", tags=["pairings"])
@@ -46,6 +49,22 @@ async def pairing_views(
             await session.execute(select(Employee).where(col(Employee.id).in_(employee_ids)))
         ).scalars()
     }
+
+    programs = {
+        p.id: p
+        for p in (
+            await session.execute(
+                select(Program).where(col(Program.id).in_({p.program_id for p in pairings}))
+            )
+        ).scalars()
+    }
+    live = [p.id for p in pairings if p.state == PairingState.ACTIVE.value]
+    last_met = await last_check_ins(session, live)
+    today = utcnow().date()
+
+    def cadence(p: Pairing) -> CadenceOut | None:
+        found = cadence_of(p, programs[p.program_id], last_met.get(p.id), today)
+        return None if found is None else CadenceOut(**dataclasses.asdict(found))
 
     def member(enrollment_id: uuid.UUID, accepted_at: object) -> MemberOut:
         enrollment = enrollments[enrollment_id]
@@ -83,6 +102,7 @@ async def pairing_views(
                 paused_at=p.paused_at,
                 closed_at=p.closed_at,
                 matching_run_id=p.matching_run_id,
+                cadence=cadence(p),
                 justification=p.justification if team else None,
                 declined_by=p.declined_by,
                 # Reasons and notes stay with the program team (and whoever wrote a decline).

@@ -196,6 +196,16 @@ class MemberOut(BaseModel):
     accepted_at: datetime | None
 
 
+class CadenceOut(BaseModel):
+    """Where a live pairing stands against its program's meeting cadence (computed when read;
+    not part of the pairing's versioned state)."""
+
+    cadence_days: int
+    last_check_in_on: date | None
+    next_check_in_due_on: date
+    overdue: bool
+
+
 class PairingOut(BaseModel):
     id: uuid.UUID
     program_id: uuid.UUID
@@ -210,6 +220,9 @@ class PairingOut(BaseModel):
     paused_at: datetime | None
     closed_at: datetime | None
     matching_run_id: uuid.UUID | None
+    cadence: CadenceOut | None = Field(
+        default=None, description="Active pairings: when the next check-in is due."
+    )
     justification: str | None = None
     declined_by: str | None = None
     decline_reason: str | None = None
