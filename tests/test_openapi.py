@@ -35,8 +35,10 @@ def test_every_operation_is_documented_for_client_generators() -> None:
     assert len(operation_ids) == len(set(operation_ids))
 
 
-#: Resources that are never changed, only removed, carry no version to match.
-UNVERSIONED = {"/api/v1/blocks/{block_id}"}
+#: Resources that carry no version to match: blocks are never changed, only removed; a private
+#: note is its author's alone (no one else can race them) and versioning it would show on the
+#: check-in the partner reads.
+UNVERSIONED = {"/api/v1/blocks/{block_id}", "/api/v1/check-ins/{check_in_id}/private-note"}
 
 
 def test_changes_require_if_match_in_the_document() -> None:
