@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.db.models import AuditEvent
+from app.db.models import AuditEvent, Concern, Pairing
 from app.db.pagination import Page, paginate
 from app.domain.actors import Actor, Scope
 
@@ -52,6 +53,26 @@ async def list_audit_events(
     """Audit entries, newest first, for admins (and service clients with ``audit:read``)."""
     actor.require_scope(Scope.AUDIT_READ, "reading the audit log")
     stmt = select(AuditEvent)
+    if actor.employee_id is not None:
+        # An admin who takes part in a pairing must not learn, here either, that their partner
+        # raised a concern about it.
+        about_their_pairing = (
+            select(col(Concern.id))
+            .join(Pairing, col(Pairing.id) == col(Concern.pairing_id))
+            .where(
+                or_(
+                    col(Pairing.mentor_employee_id) == actor.employee_id,
+                    col(Pairing.mentee_employee_id) == actor.employee_id,
+                ),
+                col(Concern.raised_by_id) != actor.employee_id,
+            )
+        )
+        stmt = stmt.where(
+            ~and_(
+                col(AuditEvent.entity_type) == "concern",
+                col(AuditEvent.entity_id).in_(about_their_pairing),
+            )
+        )
     if entity_type is not None:
         stmt = stmt.where(col(AuditEvent.entity_type) == entity_type)
     if entity_id is not None:

@@ -25,7 +25,7 @@ from app.db.types import utcnow
 from app.domain import audit, pairings
 from app.domain.access import pairing_access
 from app.domain.actors import Actor
-from app.domain.common import check_version, touch
+from app.domain.common import check_version, lock_for_update, touch
 from app.domain.errors import Conflict, Forbidden, NotFound
 from app.domain.values import Bool, StrictInput
 
@@ -206,7 +206,7 @@ async def _load_for_team(
         raise Forbidden(
             "only the program's managers and admins act on concerns", rule="program_team"
         )
-    await session.refresh(concern, with_for_update=True)
+    await lock_for_update(session, concern)
     check_version(concern.version, expected_version)
     return concern
 

@@ -18,7 +18,7 @@ from app.db.types import utcnow
 from app.db.visibility import enrollments_visible_to
 from app.domain import audit
 from app.domain.actors import Actor
-from app.domain.common import check_version, touch
+from app.domain.common import check_version, lock_for_update, touch
 from app.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.domain.programs import ProgramStatus, get_program
 from app.domain.values import Int, StrictInput, Tags, Time
@@ -139,7 +139,7 @@ async def enroll(
     """Join a program. Only the employee themselves can opt in: consent is personal."""
     employee_id = actor.require_person("enroll in a program")
     program = await get_program(session, actor, program_id)
-    await session.refresh(program, with_for_update=True)
+    await lock_for_update(session, program)
     employee = await session.get(Employee, employee_id)
     if employee is None or not employee.active:
         raise _eligibility("only active employees can enroll", "employee_active")
@@ -256,7 +256,7 @@ async def _load_for_change(
     session: AsyncSession, actor: Actor, enrollment_id: uuid.UUID
 ) -> tuple[Enrollment, Program]:
     enrollment = await get_enrollment(session, actor, enrollment_id)
-    await session.refresh(enrollment, with_for_update=True)
+    await lock_for_update(session, enrollment)
     program = await session.get(Program, enrollment.program_id)
     assert program is not None  # foreign key
     return enrollment, program

@@ -93,7 +93,10 @@ class FeedbackCreate(StrictInput):
                 raise ValueError("would_take_part_again is asked at the end of a pairing only")
         else:
             if self.check_in_id is not None:
-                raise ValueError("end-of-pairing feedback is not about one check-in")
+                raise ValueError(
+                    "check_in_id is for feedback on a check-in; end-of-pairing feedback is not "
+                    "about one check-in"
+                )
             if self.would_take_part_again is None:
                 raise ValueError("would_take_part_again is required at the end of a pairing")
         return self

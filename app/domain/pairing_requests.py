@@ -16,7 +16,7 @@ from app.db.pagination import Page, paginate
 from app.db.types import utcnow
 from app.domain import audit
 from app.domain.actors import Actor
-from app.domain.common import check_version, touch
+from app.domain.common import check_version, lock_for_update, touch
 from app.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.domain.pairings import (
     PAIRING_PROGRAM_STATUSES,
@@ -171,7 +171,7 @@ async def _load_pending(
     session: AsyncSession, actor: Actor, request_id: uuid.UUID, expected_version: int | None
 ) -> PairingRequest:
     request = await get_request(session, actor, request_id)
-    await session.refresh(request, with_for_update=True)
+    await lock_for_update(session, request)
     check_version(request.version, expected_version)
     if request.status != RequestStatus.PENDING:
         raise Conflict(
@@ -228,12 +228,13 @@ async def accept_request(
     request = await _load_pending(session, actor, request_id, expected_version)
     if not actor.is_employee(request.requested_employee_id):
         raise Forbidden("only the requested person can accept a request", rule="requested_only")
-    program = await session.get(Program, request.program_id, with_for_update=True)
+    program = await session.get(Program, request.program_id)
     requester = await session.get(Enrollment, request.requester_enrollment_id)
     requested = await session.get(Enrollment, request.requested_enrollment_id)
     assert program is not None
     assert requester is not None
     assert requested is not None
+    await lock_for_update(session, program)  # pairings in one program are made one at a time
     if requester.status != "active" or requested.status != "active":
         raise Conflict("one of you has left the program", rule="enrollment_active")
     if program.status not in PAIRING_PROGRAM_STATUSES:

@@ -19,7 +19,7 @@ from app.db.types import utcnow
 from app.db.visibility import pairings_visible_to
 from app.domain import audit
 from app.domain.actors import Actor
-from app.domain.common import check_version, touch
+from app.domain.common import check_version, lock_for_update, touch
 from app.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.domain.matching.candidates import engine_settings, excluded_pairs, load_candidates
 from app.domain.matching.engine import CriterionScore, hard_rule_violations, score_pair
@@ -131,7 +131,7 @@ async def _load_for_change(
     session: AsyncSession, actor: Actor, pairing_id: uuid.UUID, expected_version: int | None
 ) -> Pairing:
     pairing = await get_pairing(session, actor, pairing_id)
-    await session.refresh(pairing, with_for_update=True)
+    await lock_for_update(session, pairing)
     check_version(pairing.version, expected_version)
     return pairing
 
@@ -423,7 +423,7 @@ async def pair_manually(
     program = await get_program(session, actor, data.program_id)
     if not actor.manages(program.id):
         raise Forbidden("only the program's managers can pair people", rule="program_manager")
-    await session.refresh(program, with_for_update=True)
+    await lock_for_update(session, program)
     if program.status not in PAIRING_PROGRAM_STATUSES:
         raise Conflict(
             f"the program is '{program.status}'; pairings are made while it is matching or active",

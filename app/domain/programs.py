@@ -16,7 +16,7 @@ from app.db.pagination import Page, paginate
 from app.db.visibility import programs_visible_to
 from app.domain import audit
 from app.domain.actors import Actor
-from app.domain.common import check_version, touch
+from app.domain.common import check_version, lock_for_update, touch
 from app.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.domain.values import Date, Int, Name, Number, StrictInput, Tag
 
@@ -161,7 +161,7 @@ async def get_program(session: AsyncSession, actor: Actor, program_id: uuid.UUID
 
 async def _load_for_update(session: AsyncSession, actor: Actor, program_id: uuid.UUID) -> Program:
     program = await get_program(session, actor, program_id)
-    await session.refresh(program, with_for_update=True)
+    await lock_for_update(session, program)
     if not actor.manages(program.id):
         raise Forbidden(
             "only admins and this program's managers may change it", rule="program_manager"

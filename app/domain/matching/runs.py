@@ -19,6 +19,7 @@ from app.db.pagination import Page, paginate
 from app.db.types import utcnow, uuid7
 from app.domain import audit
 from app.domain.actors import Actor
+from app.domain.common import lock_for_update
 from app.domain.errors import Conflict, Forbidden, NotFound
 from app.domain.matching.candidates import engine_settings, excluded_pairs, load_cohort
 from app.domain.matching.engine import MatchResult, match
@@ -54,7 +55,7 @@ async def start_run(
     """Queue a matching run for a program; the caller starts ``execute_run`` after commit."""
     program = await get_program(session, actor, program_id)
     _require_manager(actor, program.id)
-    await session.refresh(program, with_for_update=True)
+    await lock_for_update(session, program)
     allowed = ("enrolling", *PAIRING_PROGRAM_STATUSES) if data.dry_run else PAIRING_PROGRAM_STATUSES
     if program.status not in allowed:
         raise Conflict(

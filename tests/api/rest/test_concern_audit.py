@@ -1,0 +1,40 @@
+"""The audit log does not tell an admin who takes part in a pairing about a concern on it."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.factories import Factory
+
+API = "/api/v1"
+
+
+async def test_an_admin_partner_finds_no_trace_of_the_concern_in_the_audit_log(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    admin_mentor = await factory.admin(job_level=2, department="People")
+    paired = await factory.paired(mentor=admin_mentor)
+    other_admin = await factory.admin()
+
+    async def concern_events(headers: dict[str, str]) -> list[dict[str, object]]:
+        response = await client.get(f"{API}/audit-events?entity_type=concern", headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()["items"]
+
+    before = await client.get(f"{API}/audit-events", headers=admin_mentor.headers)
+    raised = await client.post(
+        f"{API}/pairings/{paired.id}/concerns",
+        headers=paired.mentee.headers,
+        json={"category": "patronised", "description": "Marker-7f3 they talk down to me"},
+    )
+    assert raised.status_code == 201, raised.text
+
+    assert await concern_events(admin_mentor.headers) == []
+    after = await client.get(f"{API}/audit-events", headers=admin_mentor.headers)
+    assert [e["id"] for e in after.json()["items"]] == [e["id"] for e in before.json()["items"]]
+
+    seen = await concern_events(other_admin.headers)
+    assert [(e["action"], e["entity_id"]) for e in seen] == [
+        ("concern.raised", raised.json()["id"])
+    ]
+    assert "Marker-7f3" not in str(seen)
