@@ -17,7 +17,8 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, Insert, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -28,7 +29,7 @@ from app.db.visibility import pairings_visible_to
 from app.domain import audit
 from app.domain.access import PairingAccess, access_to, pairing_access
 from app.domain.actors import Actor
-from app.domain.common import check_version, touch
+from app.domain.common import check_version, lock_for_update, touch
 from app.domain.errors import Conflict, NotFound, RuleViolation
 from app.domain.values import Date, Int, StrictInput, Tags
 
@@ -293,7 +294,7 @@ async def update_check_in(
     """Correct the shared record of a meeting (either member)."""
     check_in, access = await _check_in_access(session, actor, check_in_id)
     access.require_member("change its meetings")
-    await session.refresh(check_in, with_for_update=True)
+    await lock_for_update(session, check_in)
     check_version(check_in.version, expected_version)
     changed: list[str] = []
     for name in ("met_on", "duration_minutes", "mode", "topics", "shared_notes"):
@@ -336,28 +337,50 @@ async def get_private_note(
     return note
 
 
+def _upsert_note(dialect: str, check_in_id: uuid.UUID, author: uuid.UUID, body: str) -> Insert:
+    values = {
+        "check_in_id": check_in_id,
+        "author_employee_id": author,
+        "body": body,
+        "updated_at": utcnow(),
+    }
+    key = [col(CheckInPrivateNote.check_in_id), col(CheckInPrivateNote.author_employee_id)]
+    if dialect == "postgresql":
+        pg = postgresql.insert(CheckInPrivateNote).values(values)
+        return pg.on_conflict_do_update(
+            index_elements=key,
+            set_={"body": pg.excluded.body, "updated_at": pg.excluded.updated_at},
+        )
+    lite = sqlite.insert(CheckInPrivateNote).values(values)
+    return lite.on_conflict_do_update(
+        index_elements=key,
+        set_={"body": lite.excluded.body, "updated_at": lite.excluded.updated_at},
+    )
+
+
 async def put_private_note(
     session: AsyncSession, actor: Actor, check_in_id: uuid.UUID, *, data: PrivateNoteIn
 ) -> CheckInPrivateNote:
     """Write (or rewrite) the actor's own private note. The check-in itself is unchanged, so
     the partner cannot tell that a note exists."""
-    check_in, author, note = await _own_note(session, actor, check_in_id)
-    if note is None:
-        note = CheckInPrivateNote(
-            check_in_id=check_in.id, author_employee_id=author, body=data.body
-        )
-        session.add(note)
-    else:
-        note.body = data.body
-        note.updated_at = utcnow()
-    await session.flush()
+    check_in, author, _ = await _own_note(session, actor, check_in_id)
+    # One statement, so that two saves at once (a double click) both land: the last one wins.
+    dialect = session.get_bind().dialect.name
+    await session.execute(_upsert_note(dialect, check_in.id, author, data.body))
+    note = await session.get(CheckInPrivateNote, (check_in.id, author), populate_existing=True)
+    assert note is not None
     return note
 
 
 async def delete_private_note(session: AsyncSession, actor: Actor, check_in_id: uuid.UUID) -> None:
     """Delete the actor's own private note."""
-    _, _, note = await _own_note(session, actor, check_in_id)
-    if note is None:
+    check_in, author, _ = await _own_note(session, actor, check_in_id)
+    result = await session.execute(
+        delete(CheckInPrivateNote).where(
+            col(CheckInPrivateNote.check_in_id) == check_in.id,
+            col(CheckInPrivateNote.author_employee_id) == author,
+        )
+    )
+    # A concurrent delete may have taken it since it was read.
+    if not isinstance(result, CursorResult) or result.rowcount == 0:
         raise NotFound("you have no private note on this check-in")
-    await session.delete(note)
-    await session.flush()

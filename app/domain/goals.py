@@ -26,7 +26,7 @@ from app.db.visibility import pairings_visible_to
 from app.domain import audit
 from app.domain.access import PairingAccess, access_to, pairing_access
 from app.domain.actors import Actor
-from app.domain.common import check_version, touch
+from app.domain.common import check_version, lock_for_update, touch
 from app.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.domain.values import Bool, Date, Int, Name, StrictInput, Tag
 
@@ -293,7 +293,7 @@ async def _load_for_change(
     session: AsyncSession, actor: Actor, goal_id: uuid.UUID
 ) -> tuple[Goal, PairingAccess]:
     goal, access = await _goal_access(session, actor, goal_id)
-    await session.refresh(goal, with_for_update=True)
+    await lock_for_update(session, goal)
     return goal, access
 
 
@@ -348,8 +348,9 @@ async def update_goal(
         if goal.status != data.status.value:
             _apply_status(goal, data.status, progress_sent="progress" in sent)
             changed.append("status")
-    if data.milestones is not None:
-        await _replace_milestones(session, actor, goal, data.milestones)
+    if data.milestones is not None and await _replace_milestones(
+        session, actor, goal, data.milestones
+    ):
         changed.append("milestones")
     if changed:
         touch(goal)
@@ -358,9 +359,19 @@ async def update_goal(
     return goal
 
 
+def _same_milestones(existing: Sequence[GoalMilestone], items: list[MilestoneIn]) -> bool:
+    """Whether ``items`` restates the milestones as they are (same ids, order, titles, flags)."""
+    ordered = sorted(existing, key=lambda m: m.position)
+    return len(ordered) == len(items) and all(
+        item.id == old.id and item.title == old.title and item.done in (None, old.done)
+        for old, item in zip(ordered, items, strict=True)
+    )
+
+
 async def _replace_milestones(
     session: AsyncSession, actor: Actor, goal: Goal, items: list[MilestoneIn]
-) -> None:
+) -> bool:
+    """Make ``items`` the goal's milestones; whether anything changed."""
     existing = {
         m.id: m
         for m in (
@@ -375,6 +386,9 @@ async def _replace_milestones(
         raise RuleViolation(f"milestone {unknown[0]} is not one of this goal's", field="milestones")
     if len(set(kept_ids)) != len(kept_ids):
         raise RuleViolation("a milestone is listed twice", field="milestones")
+    if _same_milestones(list(existing.values()), items):
+        # A client sending the whole goal back must not make a new version out of nothing.
+        return False
     removed = [m for m in existing.values() if m.id not in kept_ids]
     for m in removed:
         await session.delete(m)
@@ -405,6 +419,7 @@ async def _replace_milestones(
             old.done_at = now if item.done else None
             old.done_by_id = actor.employee_id if item.done else None
     await session.flush()
+    return True
 
 
 async def set_milestone(

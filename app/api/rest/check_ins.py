@@ -16,6 +16,13 @@ from app.domain.checkins import CheckInView, PrivateNoteView
 router = APIRouter(tags=["check-ins"])
 
 
+def _no_store_if_private(response: Response, *views: CheckInView) -> None:
+    """An answer holding a private note is stored nowhere: not by a cache, and not as the
+    replay of a retried ``POST`` (its author may delete the note, and the copy would outlive it)."""
+    if any(v.private_note is not None for v in views):
+        response.headers["Cache-Control"] = "no-store"
+
+
 @router.get(
     "/pairings/{pairing_id}/check-ins", response_model=PageOut[CheckInView], responses=READ_ERRORS
 )
@@ -32,6 +39,7 @@ async def list_check_ins(
     members only; your own private notes to you only."""
     page = await service.list_check_ins(session, actor, pairing_id, limit=limit, cursor=cursor)
     link_next(request, response, page.next_cursor)
+    _no_store_if_private(response, *page.items)
     return PageOut(items=page.items, next_cursor=page.next_cursor)
 
 
@@ -54,7 +62,9 @@ async def log_check_in(
     await session.commit()
     response.headers["Location"] = str(request.url_for("get_check_in", check_in_id=check_in.id))
     set_etag(response, check_in.version)
-    return await service.check_in_view(session, actor, check_in)
+    view = await service.check_in_view(session, actor, check_in)
+    _no_store_if_private(response, view)
+    return view
 
 
 @router.get("/check-ins/{check_in_id}", response_model=CheckInView, responses=READ_ERRORS)
@@ -64,7 +74,9 @@ async def get_check_in(
     """Read one check-in."""
     check_in = await service.get_check_in(session, actor, check_in_id)
     set_etag(response, check_in.version)
-    return await service.check_in_view(session, actor, check_in)
+    view = await service.check_in_view(session, actor, check_in)
+    _no_store_if_private(response, view)
+    return view
 
 
 @router.patch("/check-ins/{check_in_id}", response_model=CheckInView, responses=CHANGE_ERRORS)
@@ -82,7 +94,9 @@ async def update_check_in(
     )
     await session.commit()
     set_etag(response, check_in.version)
-    return await service.check_in_view(session, actor, check_in)
+    view = await service.check_in_view(session, actor, check_in)
+    _no_store_if_private(response, view)
+    return view
 
 
 @router.get(
@@ -91,10 +105,11 @@ async def update_check_in(
     responses=READ_ERRORS,
 )
 async def get_private_note(
-    check_in_id: uuid.UUID, session: SessionDep, actor: ActorDep
+    check_in_id: uuid.UUID, response: Response, session: SessionDep, actor: ActorDep
 ) -> PrivateNoteView:
     """Your own private note on a check-in (404 when you wrote none)."""
     note = await service.get_private_note(session, actor, check_in_id)
+    response.headers["Cache-Control"] = "no-store"
     return PrivateNoteView.model_validate(note, from_attributes=True)
 
 
@@ -104,12 +119,17 @@ async def get_private_note(
     responses=error_responses(401, 403, 404, 413, 422, 503),
 )
 async def put_private_note(
-    check_in_id: uuid.UUID, data: service.PrivateNoteIn, session: SessionDep, actor: ActorDep
+    check_in_id: uuid.UUID,
+    data: service.PrivateNoteIn,
+    response: Response,
+    session: SessionDep,
+    actor: ActorDep,
 ) -> PrivateNoteView:
     """Write your private note on a check-in. Nobody else reads it (your partner, the
     program's managers and admins included), and the check-in shows no trace of it."""
     note = await service.put_private_note(session, actor, check_in_id, data=data)
     await session.commit()
+    response.headers["Cache-Control"] = "no-store"
     return PrivateNoteView.model_validate(note, from_attributes=True)
 
 
