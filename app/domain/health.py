@@ -66,8 +66,6 @@ class ReasonCode(StrEnum):
 AT_RISK_REASONS = frozenset(
     {ReasonCode.OVERDUE_CHECK_IN, ReasonCode.LOW_RATINGS, ReasonCode.OPEN_CONCERN}
 )
-#: Reasons only the program team may read (a reader's view leaves them out).
-TEAM_ONLY_REASONS = frozenset({ReasonCode.OPEN_CONCERN})
 
 
 class HealthReason(BaseModel):
