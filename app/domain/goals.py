@@ -305,11 +305,19 @@ def _require_owner(actor: Actor, goal: Goal, what: str) -> None:
 def _require_contributor(actor: Actor, goal: Goal, access: PairingAccess, what: str) -> None:
     if actor.is_employee(goal.owner_employee_id):
         return
+    if access.is_member and access.pairing.state == "ended":
+        # After an early exit the partner's part is over; the owner may still close the goal.
+        raise Conflict(
+            f"the pairing has ended; the partner can no longer {what}",
+            rule="pairing_ended",
+            extra={"current_status": access.pairing.state},
+        )
     if access.is_member and goal.partner_may_contribute:
         return
     if access.is_member:
         raise Forbidden(
-            f"the goal's owner has not invited their partner to {what}", rule="goal_owner"
+            f"the goal's owner has not invited their partner to {what}",
+            rule="partner_not_invited",
         )
     raise Forbidden(f"only the members of the pairing can {what}", rule="member_only")
 

@@ -689,10 +689,10 @@ async def test_the_owner_can_shut_the_partner_out(client, factory) -> None:
     goal = closed.json()
     assert goal["partner_may_contribute"] is False
     ticked = await tick(client, paired.mentor, goal, goal["milestones"][0]["id"])
-    assert_problem(ticked, 403, rule="goal_owner")
+    assert_problem(ticked, 403, rule="partner_not_invited")
     url = f"{API}/goals/{goal['id']}/comments"
     commented = await client.post(url, headers=paired.mentor.headers, json={"body": "Hi"})
-    assert_problem(commented, 403, rule="goal_owner")
+    assert_problem(commented, 403, rule="partner_not_invited")
     # Reading stays open to the partner.
     assert (await client.get(url, headers=paired.mentor.headers)).status_code == 200
     read = await client.get(f"{API}/goals/{goal['id']}", headers=paired.mentor.headers)
@@ -1011,3 +1011,29 @@ async def test_the_audit_log_records_changes_but_never_the_members_words(
     everything = response.text + " ".join(repr(e.details) for e in stored)
     for word in words:
         assert word not in everything
+
+
+async def test_after_an_early_exit_only_the_owner_touches_the_goal(client, factory, db) -> None:
+    from app.domain import pairings
+
+    paired = await factory.paired(activated_days_ago=5)
+    goal = await create_goal(client, paired.mentee, paired, milestones=[{"title": "a"}])
+    ended = await client.post(
+        f"{API}/pairings/{paired.id}/end",
+        headers={**paired.mentor.headers, "If-Match": f'"v{paired.pairing.version}"'},
+        json={"reason": pairings.EndReason.NOT_A_GOOD_FIT.value},
+    )
+    assert ended.status_code == 200, ended.text
+
+    ticked = await tick(client, paired.mentor, goal, goal["milestones"][0]["id"])
+    assert_problem(ticked, 409, rule="pairing_ended")
+    commented = await client.post(
+        f"{API}/goals/{goal['id']}/comments", headers=paired.mentor.headers, json={"body": "Hi"}
+    )
+    assert_problem(commented, 409, rule="pairing_ended")
+    unchanged = await client.get(f"{API}/goals/{goal['id']}", headers=paired.mentee.headers)
+    assert unchanged.json() == goal
+
+    closed = await patch_goal(client, paired.mentee, goal, {"status": "dropped"})
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "dropped"
