@@ -2,8 +2,9 @@
 
 Two-way learning: the senior mentee sets learning goals, the junior mentor growth goals. The
 owner edits a goal. The partner reads it and, while the owner leaves ``partner_may_contribute``
-on (the default), may comment on it and tick its milestones: help, not control. The program's
-managers and admins read goals; nobody but the owner changes their text, status or progress.
+on (the default), may comment on it and tick its milestones: help, not control; once the
+pairing has ended early, the partner's part is over. The program's managers and admins read
+goals; nobody but the owner changes their text, status or progress.
 """
 
 from __future__ import annotations
