@@ -53,7 +53,11 @@ async def list_audit_events(
     """Audit entries, newest first, for admins (and service clients with ``audit:read``)."""
     actor.require_scope(Scope.AUDIT_READ, "reading the audit log")
     stmt = select(AuditEvent)
-    if actor.employee_id is not None:
+    if not actor.is_admin:
+        # Concerns are for the program team and admins; an audit:read service (a log shipper,
+        # a compliance tool) gets the rest of the trail, not who raised what about whom.
+        stmt = stmt.where(col(AuditEvent.entity_type) != "concern")
+    elif actor.employee_id is not None:
         # An admin who takes part in a pairing must not learn, here either, that their partner
         # raised a concern about it.
         about_their_pairing = (

@@ -182,6 +182,7 @@ async def raise_concern(
     session: AsyncSession, actor: Actor, pairing_id: uuid.UUID, *, data: ConcernCreate
 ) -> Concern:
     """A member raises a confidential concern; the pairing itself is left untouched."""
+    _refuse_services(actor)
     access = await pairing_access(session, actor, pairing_id)
     access.require_member("raise a concern about it")
     assert actor.employee_id is not None

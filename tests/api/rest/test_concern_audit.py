@@ -38,3 +38,26 @@ async def test_an_admin_partner_finds_no_trace_of_the_concern_in_the_audit_log(
         ("concern.raised", raised.json()["id"])
     ]
     assert "Marker-7f3" not in str(seen)
+
+
+async def test_an_audit_reading_service_gets_the_trail_without_concerns(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    paired = await factory.paired()
+    auditor = await factory.service("audit:read")
+    admin = await factory.admin()
+    raised = await client.post(
+        f"{API}/pairings/{paired.id}/concerns",
+        headers=paired.mentee.headers,
+        json={"category": "conflict", "description": "We argue in every meeting"},
+    )
+    assert raised.status_code == 201, raised.text
+
+    trail = (await client.get(f"{API}/audit-events?limit=100", headers=auditor.headers)).json()
+    assert trail["items"], "the rest of the trail is there"
+    assert not [e for e in trail["items"] if e["entity_type"] == "concern"]
+    assert raised.json()["id"] not in str(trail)
+    for_admin = (await client.get(f"{API}/audit-events?limit=100", headers=admin.headers)).json()
+    assert [e["action"] for e in for_admin["items"] if e["entity_type"] == "concern"] == [
+        "concern.raised"
+    ]

@@ -448,10 +448,12 @@ def check_write(cell: Cell, s: Scenario, response: httpx.Response, body: dict[st
 
 
 def test_the_matrix_covers_every_api_route_and_actor(app: FastAPI) -> None:
-    """A new /api/v1 route fails here until it has rows in the matrix (this table or the one
-    for pairings, matching runs, pairing requests and blocks)."""
-    # Imported here: that module builds on this one.
+    """A new /api/v1 route fails here until it has rows in the matrix (this table, the one
+    for pairings, matching runs, pairing requests and blocks, or the one for goals, check-ins,
+    feedback and concerns)."""
+    # Imported here: those modules build on this one.
     from tests.api.rest import test_security_matrix_pairings as pairings_matrix
+    from tests.api.rest import test_security_matrix_progress as progress_matrix
 
     def shape(method: str, template: str) -> str:
         return (
@@ -463,7 +465,10 @@ def test_the_matrix_covers_every_api_route_and_actor(app: FastAPI) -> None:
         for e in endpoints(app)
         if e.path.startswith(API + "/")
     }
-    covered = {shape(c.method, c.template) for c in [*CELLS, *pairings_matrix.CELLS]}
+    covered = {
+        shape(c.method, c.template)
+        for c in [*CELLS, *pairings_matrix.CELLS, *progress_matrix.CELLS]
+    }
     assert live - covered == set(), "routes without rows in the security matrix"
     assert covered - live == set(), "rows for routes that do not exist"
     assert ["anon", *ME] == ACTORS
