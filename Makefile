@@ -10,7 +10,7 @@ PORT ?= 8000
 DEMO_ADMIN_EMAIL ?= amara.okafor@northwind.example
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install lint typecheck schema-check test-sqlite test-postgres coverage openapi bench bench-matching clean
+.PHONY: run test install lint typecheck schema-check test-sqlite test-postgres coverage openapi bench bench-matching bench-reports clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -76,6 +76,10 @@ bench: install
 ## bench-matching: the matching benchmark (SQLite and PostgreSQL)
 bench-matching: install
 	$(BIN)/python -m bench.matching
+
+## bench-reports: the program report and CSV export benchmark (SQLite and PostgreSQL)
+bench-reports: install
+	$(BIN)/python -m bench.reports
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache
