@@ -489,22 +489,39 @@ async def expire_overdue_pairings(session: AsyncSession, actor: Actor) -> int:
     return len(pairings)
 
 
-async def complete_finished_pairings(session: AsyncSession, actor: Actor) -> int:
-    """Complete pairings that have run their program's pairing length."""
+async def complete_finished_pairings(
+    session: AsyncSession, actor: Actor, *, batch: int = 500
+) -> int:
+    """Complete pairings that have run their program's pairing length. Only the pairings due
+    are read (one query per program, a cut-off date per program), a batch at a time, so the
+    sweep costs nothing when nothing is due however many pairings are live."""
     now = utcnow()
-    stmt = (
-        select(Pairing, col(Program.pairing_length_weeks))
-        .join(Program, col(Program.id) == col(Pairing.program_id))
-        .where(
-            col(Pairing.state).in_((PairingState.ACTIVE.value, PairingState.PAUSED.value)),
-            col(Pairing.activated_at).is_not(None),
+    lengths = (
+        await session.execute(
+            select(col(Program.id), col(Program.pairing_length_weeks)).where(
+                col(Program.id).in_(
+                    select(col(Pairing.program_id)).where(
+                        col(Pairing.state).in_(
+                            (PairingState.ACTIVE.value, PairingState.PAUSED.value)
+                        )
+                    )
+                )
+            )
         )
-        .with_for_update(of=Pairing, skip_locked=True)
-    )
+    ).all()
     done = 0
-    for pairing, weeks in (await session.execute(stmt)).all():
-        assert pairing.activated_at is not None
-        if pairing.activated_at + timedelta(weeks=weeks) <= now:
+    for program_id, weeks in lengths:
+        stmt = (
+            select(Pairing)
+            .where(
+                col(Pairing.program_id) == program_id,
+                col(Pairing.state).in_((PairingState.ACTIVE.value, PairingState.PAUSED.value)),
+                col(Pairing.activated_at) <= now - timedelta(weeks=weeks),
+            )
+            .with_for_update(skip_locked=True)
+            .limit(batch)
+        )
+        for pairing in (await session.execute(stmt)).scalars():
             pairing.state = PairingState.COMPLETED.value
             pairing.closed_at = now
             touch(pairing)
