@@ -84,7 +84,9 @@ class Participation(BaseModel):
     withdrawn: int
     mentors: int
     mentees: int
-    matched: int = Field(description="Enrolled people whose pairing went live.")
+    matched: int = Field(
+        description="People whose pairing went live (including any who withdrew since)."
+    )
 
 
 class PairingCounts(BaseModel):
@@ -115,8 +117,10 @@ class Rate(BaseModel):
 class GroupRow(BaseModel):
     group: str
     suppressed: bool = Field(description="Fewer than 3 people (or hidden to protect another).")
-    participants: int | None
-    matched: int | None
+    participants: int | None = Field(
+        description="Everyone who enrolled in the program, withdrawn included."
+    )
+    matched: int | None = Field(description="Of them, those whose pairing went live.")
     satisfaction: list[Score] | None
     would_take_part_again: Rate | None
 
@@ -141,6 +145,9 @@ class ProgramReport(BaseModel):
     )
     median_days_to_active_pairing: float | None = Field(
         description="From enrolling to one's first live pairing (suppressed below 3 people)."
+    )
+    median_days_suppressed: bool = Field(
+        description="True when fewer than 3 people went live (the median is then null)."
     )
     check_ins: int
     check_ins_per_pairing: float | None = Field(description="Per pairing that went live.")
@@ -411,6 +418,7 @@ async def program_report(
         pairings=counts,
         acceptance_rate=live / decided if decided else None,
         median_days_to_active_pairing=statistics.median(waits) if len(waits) >= MIN_GROUP else None,
+        median_days_suppressed=0 < len(waits) < MIN_GROUP,
         check_ins=check_ins,
         check_ins_per_pairing=check_ins / live if live else None,
         goals=goals,

@@ -244,6 +244,7 @@ async def test_nothing_decided_yet_has_no_rates(
     body = await report(client, base.manager, base.program.id)
     assert body["acceptance_rate"] is None
     assert body["median_days_to_active_pairing"] is None
+    assert body["median_days_suppressed"] is False  # nobody went live: nothing to hide
     assert body["check_ins_per_pairing"] is None
     assert body["goal_completion_rate"] is None
     assert body["check_ins"] == body["goals"] == body["goals_achieved"] == 0
@@ -279,6 +280,7 @@ async def test_median_days_to_active_is_suppressed_below_three_people(
     await backdate(db, first, mentor=30, mentee=20, live=10)  # waits 20 and 10 days
     body = await report(client, first.manager, first.program.id)
     assert body["median_days_to_active_pairing"] is None  # 2 matched people
+    assert body["median_days_suppressed"] is True
 
     second = await pair(factory, first)
     await backdate(db, second, mentor=9, mentee=11, live=5)  # waits 4 and 6 days
@@ -291,6 +293,7 @@ async def test_median_days_to_active_is_suppressed_below_three_people(
         await session.commit()
     body = await report(client, first.manager, first.program.id)
     assert body["median_days_to_active_pairing"] == pytest.approx(8.0)  # median of 4, 6, 10, 20
+    assert body["median_days_suppressed"] is False
 
 
 async def test_check_ins_and_goals(client: httpx.AsyncClient, factory: Factory) -> None:
