@@ -1,4 +1,5 @@
-"""The demo organisation Northwind Labs, built through the domain services like real data."""
+"""The demo organisation Northwind Labs: its people, departments, cities and programs, built
+through the domain services like real data."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.config import Settings
-from app.db.engine import Database
 from app.db.models import Employee, Program
-from app.db.types import utcnow
-from app.domain import employees, enrollments, programs
+from app.domain import (
+    employees,
+    enrollments,
+    programs,
+)
 from app.domain.actors import Actor
 from app.domain.enrollments import EnrollmentRole, TimeWindow, Weekday
 from app.domain.programs import FocusArea, MatchingSettings, ProgramStatus
@@ -346,6 +348,11 @@ SENIOR_SKILLS = _names(
     "strategy, budgeting, people management, negotiation, stakeholder management, hiring, "
     "change management, public speaking, board reporting, coaching"
 )
+#: What the digital workplace circle is about: tools and habits of everyday work.
+DIGITAL_TOPICS = _names(
+    "Slack, Microsoft Teams, AI tools, ChatGPT, prompt engineering, Notion, no-code automation, "
+    "LinkedIn, social media, hybrid work"
+)
 CAREER_INTERESTS = _names(
     "leadership, career growth, public speaking, strategy, negotiation, stakeholder management, "
     "finance basics, how decisions get made"
@@ -378,6 +385,11 @@ class _ProgramPlan:
     pairing_length_weeks: int
     ground_rules: str
     manager: tuple[str, str, str, str]
+    #: How many mentors and mentees opt in (a range the cohort is drawn from).
+    mentors: tuple[int, int] = (25, 35)
+    mentees: tuple[int, int] = (20, 30)
+    #: Weeks the program's pairings have been live; None for a program still enrolling.
+    running_weeks: int | None = None
 
 
 GROUND_RULES = """\
@@ -426,6 +438,25 @@ PROGRAMS = (
         + "6. Lived experience shared in a session is never repeated or used in a performance "
         "review.\n",
         manager=("Lena", "Hoffmann", "Diversity & Inclusion Lead", "Berlin"),
+    ),
+    _ProgramPlan(
+        name="Digital workplace circle",
+        description=(
+            "A smaller circle, already under way: early-career colleagues help leaders work the "
+            "way their teams already do, with Slack and Teams channels instead of e-mail chains, "
+            "written updates instead of status meetings, AI assistants for first drafts and a "
+            "professional presence on social media."
+        ),
+        focus_areas=(FocusArea.WORKPLACE_COMMUNICATION, FocusArea.TECHNOLOGY_ADOPTION),
+        topics=DIGITAL_TOPICS,
+        starts_in_days=-77,
+        meeting_cadence_days=14,
+        pairing_length_weeks=20,
+        ground_rules=GROUND_RULES.format(cadence="every two weeks"),
+        manager=("Wei Ling", "Tan", "Internal Communications Lead", "Singapore"),
+        mentors=(16, 20),
+        mentees=(12, 15),
+        running_weeks=10,
     ),
 )
 
@@ -741,10 +772,10 @@ async def _enroll_cohort(
     ]
     chosen = [
         (EnrollmentRole.MENTOR, p)
-        for p in rng.sample(mentors, min(len(mentors), rng.randint(25, 35)))
+        for p in rng.sample(mentors, min(len(mentors), rng.randint(*plan.mentors)))
     ] + [
         (EnrollmentRole.MENTEE, p)
-        for p in rng.sample(mentees, min(len(mentees), rng.randint(20, 30)))
+        for p in rng.sample(mentees, min(len(mentees), rng.randint(*plan.mentees)))
     ]
     for role, person in chosen:
         employee = saved[person.email]
@@ -768,50 +799,3 @@ async def _enroll_cohort(
         )
     mentor_count = sum(1 for role, _ in chosen if role is EnrollmentRole.MENTOR)
     return mentor_count, len(chosen) - mentor_count
-
-
-async def load_demo(settings: Settings, *, seed: int = 7, force: bool = False) -> str:
-    """Load the demo organisation into an empty database (or any, forced); say what was done."""
-    db = Database(settings)
-    try:
-        async with db.session() as session:
-            count = await session.scalar(select(func.count()).select_from(Employee)) or 0
-            if count and not force:
-                return (
-                    f"demo skipped: the database is not empty ({count} employees); "
-                    "use --force to load it anyway"
-                )
-            return await _load(session, seed=seed, reuse=bool(count))
-    finally:
-        await db.dispose()
-
-
-async def _load(session: AsyncSession, *, seed: int, reuse: bool) -> str:
-    today = utcnow().date()
-    people, program_managers = _plan_organisation(seed, today)
-    # Enrolments draw from their own generator, so the people do not depend on them.
-    rng = random.Random(f"{seed}-enrollments")
-    system = Actor.system()
-    saved, updated = await _save_people(session, system, people, reuse=reuse)
-    lines = [
-        f"Loaded the demo organisation {ORGANISATION} (seed {seed}):",
-        f"  employees:   {len(people)} in {len({p.department.name for p in people})} "
-        f"departments and {len({p.city.name for p in people})} locations"
-        + (f" ({updated} already on file, updated)" if updated else ""),
-        f"  programs:    {len(PROGRAMS)}, open for enrolment",
-    ]
-    for plan in PROGRAMS:
-        manager = program_managers[plan.name]
-        program = await _create_program(
-            session, system, plan, manager=saved[manager.email], today=today
-        )
-        mentors, mentees = await _enroll_cohort(
-            session, rng, plan, program, people=people, saved=saved, manager=manager
-        )
-        lines.append(
-            f"    {plan.name}: {mentors} mentors, {mentees} mentees "
-            f"(managed by {manager.given} {manager.family})"
-        )
-    await session.commit()
-    lines.append(f"  admin:       {ADMIN_EMAIL}")
-    return "\n".join(lines)
