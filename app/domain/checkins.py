@@ -106,14 +106,23 @@ class Cadence:
     overdue: bool
 
 
+def cadence_start(
+    activated_on: date, last_met_on: date | None, resumed_at: datetime | None
+) -> date:
+    """The day the cadence counts from: the latest of going live, the last meeting and the last
+    resume (a pause is not a missed meeting)."""
+    days = [activated_on, last_met_on, resumed_at.date() if resumed_at else None]
+    return max(d for d in days if d is not None)
+
+
 def cadence_of(
     pairing: Pairing, program: Program, last_met_on: date | None, today: date
 ) -> Cadence | None:
-    """The next check-in is due one cadence after the last one (or after the pairing went
-    live); it is overdue the day after. Only live (active) pairings have a cadence."""
+    """The next check-in is due one cadence after the last one (or after the pairing went live
+    or last resumed); it is overdue the day after. Only live (active) pairings have a cadence."""
     if pairing.state != "active" or pairing.activated_at is None:
         return None
-    since = last_met_on or pairing.activated_at.date()
+    since = cadence_start(pairing.activated_at.date(), last_met_on, pairing.resumed_at)
     due = since + timedelta(days=program.meeting_cadence_days)
     return Cadence(
         cadence_days=program.meeting_cadence_days,

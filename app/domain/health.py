@@ -7,7 +7,7 @@ The reasons, and what they weigh:
 
 | reason | when | status |
 | --- | --- | --- |
-| ``overdue_check_in`` | no check-in within twice the program's cadence | at risk |
+| ``overdue_check_in`` | 2 cadences since the last check-in, go-live or resume | at risk |
 | ``low_ratings`` | 10% trimmed mean of the last 3 feedback entries' ratings <= 2.5 | at risk |
 | ``open_concern`` | a concern not yet resolved (the program team only) | at risk |
 | ``goals_past_target`` | a goal past its target date, neither achieved nor dropped | attention |
@@ -33,6 +33,7 @@ from app.db.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from app.db.types import utcnow
 from app.domain.access import is_reader, pairing_access
 from app.domain.actors import Actor
+from app.domain.checkins import cadence_start
 from app.domain.concerns import OPEN_CONCERN_STATUSES
 from app.domain.errors import Conflict, Forbidden, InvalidInput
 from app.domain.feedback import RATING_COLUMNS, trimmed_mean
@@ -99,6 +100,7 @@ class PairingFacts:
     mentee_employee_id: uuid.UUID
     state: str
     activated_at: datetime | None
+    resumed_at: datetime | None = None
     check_ins: int = 0
     last_met_on: date | None = None
     goals: int = 0
@@ -161,6 +163,7 @@ def facts_statement(scope: ColumnElement[bool], today: date) -> Select[Any]:
             col(Pairing.mentee_employee_id),
             col(Pairing.state),
             col(Pairing.activated_at),
+            col(Pairing.resumed_at),
             func.coalesce(check_ins.c.n, 0),
             check_ins.c.last_met_on,
             func.coalesce(goals.c.n, 0),
@@ -210,12 +213,13 @@ async def gather_facts(
             mentee_employee_id=row[3],
             state=row[4],
             activated_at=row[5],
-            check_ins=int(row[6]),
-            last_met_on=row[7],
-            goals=int(row[8]),
-            goals_achieved=int(row[9]),
-            goals_past_target=int(row[10]),
-            open_concerns=int(row[11]),
+            resumed_at=row[6],
+            check_ins=int(row[7]),
+            last_met_on=row[8],
+            goals=int(row[9]),
+            goals_achieved=int(row[10]),
+            goals_past_target=int(row[11]),
+            open_concerns=int(row[12]),
         )
     for row in (await session.execute(recent_ratings_statement(scope))).all():
         f = facts.get(row[0])
@@ -241,15 +245,16 @@ def assess(
     due: date | None = None
     ends_on: date | None = None
     if activated is not None:
-        since = facts.last_met_on or activated
+        since = cadence_start(activated, facts.last_met_on, facts.resumed_at)
         due = since + timedelta(days=program.meeting_cadence_days)
         limit = since + timedelta(days=OVERDUE_CADENCES * program.meeting_cadence_days)
         if today > limit:
-            last = (
-                f"since {facts.last_met_on.isoformat()}"
-                if facts.last_met_on
-                else f"since the pairing went live on {activated.isoformat()}"
-            )
+            if since == facts.last_met_on:
+                last = f"since {since.isoformat()}"
+            elif since == activated:
+                last = f"since the pairing went live on {since.isoformat()}"
+            else:
+                last = f"since the pairing resumed on {since.isoformat()}"
             reasons.append(
                 HealthReason(
                     code=ReasonCode.OVERDUE_CHECK_IN,

@@ -244,6 +244,7 @@ async def resume_pairing(
     _require_state(pairing, (PairingState.PAUSED,), "resume")
     pairing.state = PairingState.ACTIVE.value
     pairing.paused_at = None
+    pairing.resumed_at = utcnow()
     touch(pairing)
     await session.flush()
     _record(session, actor, pairing, "resumed", by=by)

@@ -100,6 +100,7 @@ async def pairing_views(
                 expires_at=p.expires_at,
                 activated_at=p.activated_at,
                 paused_at=p.paused_at,
+                resumed_at=p.resumed_at,
                 closed_at=p.closed_at,
                 matching_run_id=p.matching_run_id,
                 cadence=cadence(p),

@@ -218,6 +218,7 @@ class PairingOut(BaseModel):
     expires_at: datetime | None
     activated_at: datetime | None
     paused_at: datetime | None
+    resumed_at: datetime | None = None
     closed_at: datetime | None
     matching_run_id: uuid.UUID | None
     cadence: CadenceOut | None = Field(

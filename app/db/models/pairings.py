@@ -54,6 +54,8 @@ class Pairing(Resource, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The cadence starts again from a resume: a pause is not a missed meeting.
+    resumed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     declined_by: str | None = Field(default=None, max_length=10)
     decline_reason: str | None = Field(default=None, max_length=2000)

@@ -81,3 +81,29 @@ async def test_only_active_pairings_have_a_cadence(
         ).json()
         assert body["state"] == state
         assert body["cadence"] is None
+
+
+async def test_a_pause_is_not_a_missed_meeting(client: httpx.AsyncClient, factory: Factory) -> None:
+    paired = await factory.paired(activated_days_ago=40, meeting_cadence_days=7)
+    url = f"{API}/pairings/{paired.id}"
+    health_url = f"{url}/health"
+    assert [
+        r["code"]
+        for r in (await client.get(health_url, headers=paired.manager.headers)).json()["reasons"]
+    ] == ["overdue_check_in"]
+
+    for action in ("pause", "resume"):
+        current = await client.get(url, headers=paired.mentee.headers)
+        changed = await client.post(
+            f"{url}/{action}",
+            headers={**paired.mentee.headers, "If-Match": current.headers["etag"]},
+        )
+        assert changed.status_code == 200, changed.text
+
+    today = utcnow().date()
+    body = changed.json()
+    assert body["resumed_at"] is not None
+    assert body["cadence"]["next_check_in_due_on"] == (today + timedelta(days=7)).isoformat()
+    assert body["cadence"]["overdue"] is False
+    health = (await client.get(health_url, headers=paired.manager.headers)).json()
+    assert (health["status"], health["reasons"]) == ("healthy", [])
