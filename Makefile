@@ -49,12 +49,12 @@ schema-check:
 test-sqlite:
 	rm -f .coverage .coverage.*
 	REVMENTOR_TEST_DATABASE=sqlite COVERAGE_FILE=.coverage.sqlite \
-		$(BIN)/pytest --cov=app --cov-report= -p no:cacheprovider
+		$(BIN)/pytest -n auto --maxprocesses=4 --cov=app --cov-report= -p no:cacheprovider
 
 test-postgres:
 	@if $(BIN)/python -m tests.postgres_available; then \
 		REVMENTOR_TEST_DATABASE=postgresql COVERAGE_FILE=.coverage.postgresql \
-			$(BIN)/pytest --cov=app --cov-report= -p no:cacheprovider; \
+			$(BIN)/pytest -n auto --maxprocesses=4 --cov=app --cov-report= -p no:cacheprovider; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL is required in CI but is not reachable" >&2; exit 1; \
 	else \

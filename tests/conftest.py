@@ -98,13 +98,12 @@ async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         return
     database: Database = request.getfixturevalue("db")
     tables = [t.name for t in reversed(metadata.sorted_tables)]
+    # DELETE, not TRUNCATE: the tables hold a few rows, and PostgreSQL's TRUNCATE makes new
+    # files for every table it empties (half a second a test).
     async with database.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            await conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
-        else:
-            await conn.execute(text("UPDATE employees SET manager_id = NULL"))
-            for table in tables:
-                await conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - names from metadata
+        await conn.execute(text("UPDATE employees SET manager_id = NULL"))
+        for table in tables:
+            await conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - names from metadata
 
 
 @pytest.fixture
