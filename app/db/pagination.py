@@ -7,9 +7,10 @@ import binascii
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.errors import InvalidInput
@@ -60,4 +61,48 @@ async def paginate(
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor(getattr(rows[-1], str(key.key)))
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def _encode(data: dict[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def _decode_dated(cursor: str) -> tuple[date, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return date.fromisoformat(data["on"]), uuid.UUID(data["after"])
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise InvalidInput("the cursor is not one this API issued", field="cursor") from exc
+
+
+async def paginate_newest(
+    session: AsyncSession,
+    stmt: Select[Any],
+    *,
+    on: Any,
+    key: Any,
+    limit: int,
+    cursor: str | None,
+) -> Page[Any]:
+    """One page of ``stmt``, latest ``on`` (a date column) first and, on the same day, latest
+    ``key`` (a time-ordered UUID) first; the cursor carries both."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    if cursor:
+        day, after = _decode_dated(cursor)
+        stmt = stmt.where(or_(on < day, and_(on == day, key < after)))
+    stmt = stmt.order_by(on.desc(), key.desc()).limit(limit + 1)
+    rows = list((await session.execute(stmt)).scalars().all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode(
+            {
+                "on": getattr(last, str(on.key)).isoformat(),
+                "after": str(getattr(last, str(key.key))),
+            }
+        )
     return Page(items=rows, next_cursor=next_cursor)

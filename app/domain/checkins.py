@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.models import CheckIn, CheckInPrivateNote, Pairing, Program
-from app.db.pagination import Page, paginate
+from app.db.pagination import Page, paginate_newest
 from app.db.types import utcnow
 from app.db.visibility import pairings_visible_to
 from app.domain import audit
@@ -206,11 +206,11 @@ async def list_check_ins(
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[CheckInView]:
-    """The check-ins of a pairing, newest logged first, as this actor may read them."""
+    """The check-ins of a pairing, latest meeting first, as this actor may read them."""
     access = await pairing_access(session, actor, pairing_id)
     stmt = select(CheckIn).where(col(CheckIn.pairing_id) == pairing_id)
-    page = await paginate(
-        session, stmt, key=col(CheckIn.id), limit=limit, cursor=cursor, descending=True
+    page = await paginate_newest(
+        session, stmt, on=col(CheckIn.met_on), key=col(CheckIn.id), limit=limit, cursor=cursor
     )
     members = {pairing_id} if access.is_member else set()
     views = await check_in_views(session, actor, page.items, members_of=members)

@@ -35,7 +35,7 @@ async def list_check_ins(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> PageOut[CheckInView]:
-    """The meetings of a pairing, latest logged first. Shared notes are shown to the two
+    """The meetings of a pairing, latest meeting first. Shared notes are shown to the two
     members only; your own private notes to you only."""
     page = await service.list_check_ins(session, actor, pairing_id, limit=limit, cursor=cursor)
     link_next(request, response, page.next_cursor)

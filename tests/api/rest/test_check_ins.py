@@ -719,17 +719,25 @@ async def test_a_correction_keeps_to_the_pairings_dates(client, factory) -> None
 # --- listing --------------------------------------------------------------------------------
 
 
-async def test_the_list_is_newest_logged_first_and_pages(client, factory) -> None:
+async def test_the_list_is_latest_meeting_first_and_pages(client, factory) -> None:
     paired = await factory.paired(activated_days_ago=30)
     other = await factory.paired(activated_days_ago=30)
+    # Logged out of order (a meeting logged late), two on the same day.
+    met = [3, 0, 9, 3, 1]
     logged = [
-        (await log(client, paired.mentee if i % 2 else paired.mentor, paired, met_on=days_ago(i)))[
-            "id"
-        ]
-        for i in range(5)
+        (
+            await log(
+                client,
+                paired.mentee if i % 2 else paired.mentor,
+                paired,
+                met_on=days_ago(days),
+            )
+        )["id"]
+        for i, days in enumerate(met)
     ]
     await log(client, other.mentee, other)
-    newest_first = list(reversed(logged))
+    # Latest meeting first; on the same day, the one logged last first.
+    newest_first = [logged[i] for i in (1, 4, 3, 0, 2)]
     seen: list[str] = []
     url: str | None = f"{check_ins_url(paired)}?limit=2"
     pages = 0
