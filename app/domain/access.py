@@ -19,12 +19,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db.models import Pairing
+from app.db.visibility import pairings_visible_to
 from app.domain.actors import Actor, ActorKind, Scope
-from app.domain.errors import Forbidden
+from app.domain.errors import Forbidden, NotFound
 from app.domain.pairings import get_pairing, member_role
 
 
@@ -92,3 +96,20 @@ async def pairing_access(
 ) -> PairingAccess:
     """The pairing (404 when the actor cannot see it) and the actor's relation to it."""
     return access_to(actor, await get_pairing(session, actor, pairing_id))
+
+
+async def record_access(
+    session: AsyncSession, actor: Actor, model: Any, record_id: uuid.UUID, what: str
+) -> tuple[Any, PairingAccess]:
+    """A record of a pairing (a goal, a check-in) found through a pairing the actor may see
+    (404 otherwise, naming ``what``), and the actor's relation to that pairing."""
+    stmt = (
+        select(model, Pairing)
+        .join(Pairing, col(Pairing.id) == model.pairing_id)
+        .where(model.id == record_id, pairings_visible_to(actor))
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    if row is None:
+        raise NotFound(f"{what} {record_id} not found")
+    record, pairing = row
+    return record, access_to(actor, pairing)

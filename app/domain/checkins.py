@@ -25,9 +25,8 @@ from sqlmodel import col
 from app.db.models import CheckIn, CheckInPrivateNote, Pairing, Program
 from app.db.pagination import Page, paginate_newest
 from app.db.types import utcnow
-from app.db.visibility import pairings_visible_to
 from app.domain import audit
-from app.domain.access import PairingAccess, access_to, pairing_access
+from app.domain.access import PairingAccess, access_to, pairing_access, record_access
 from app.domain.actors import Actor
 from app.domain.common import check_version, lock_for_update, touch
 from app.domain.errors import Conflict, NotFound, RuleViolation
@@ -180,16 +179,8 @@ async def check_in_view(session: AsyncSession, actor: Actor, check_in: CheckIn) 
 async def _check_in_access(
     session: AsyncSession, actor: Actor, check_in_id: uuid.UUID
 ) -> tuple[CheckIn, PairingAccess]:
-    stmt = (
-        select(CheckIn, Pairing)
-        .join(Pairing, col(Pairing.id) == col(CheckIn.pairing_id))
-        .where(col(CheckIn.id) == check_in_id, pairings_visible_to(actor))
-    )
-    row = (await session.execute(stmt)).one_or_none()
-    if row is None:
-        raise NotFound(f"check-in {check_in_id} not found")
-    check_in, pairing = row
-    return check_in, access_to(actor, pairing)
+    record, access = await record_access(session, actor, CheckIn, check_in_id, "check-in")
+    return record, access
 
 
 async def get_check_in(session: AsyncSession, actor: Actor, check_in_id: uuid.UUID) -> CheckIn:

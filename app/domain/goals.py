@@ -20,12 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.db.models import Goal, GoalComment, GoalMilestone, Pairing
+from app.db.models import Goal, GoalComment, GoalMilestone
 from app.db.pagination import Page, paginate
 from app.db.types import utcnow
-from app.db.visibility import pairings_visible_to
 from app.domain import audit
-from app.domain.access import PairingAccess, access_to, pairing_access
+from app.domain.access import PairingAccess, pairing_access, record_access
 from app.domain.actors import Actor
 from app.domain.common import check_version, lock_for_update, touch
 from app.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
@@ -177,16 +176,8 @@ async def goal_view(session: AsyncSession, goal: Goal) -> GoalView:
 async def _goal_access(
     session: AsyncSession, actor: Actor, goal_id: uuid.UUID
 ) -> tuple[Goal, PairingAccess]:
-    stmt = (
-        select(Goal, Pairing)
-        .join(Pairing, col(Pairing.id) == col(Goal.pairing_id))
-        .where(col(Goal.id) == goal_id, pairings_visible_to(actor))
-    )
-    row = (await session.execute(stmt)).one_or_none()
-    if row is None:
-        raise NotFound(f"goal {goal_id} not found")
-    goal, pairing = row
-    return goal, access_to(actor, pairing)
+    record, access = await record_access(session, actor, Goal, goal_id, "goal")
+    return record, access
 
 
 async def get_goal(session: AsyncSession, actor: Actor, goal_id: uuid.UUID) -> Goal:

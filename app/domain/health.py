@@ -345,11 +345,7 @@ async def get_pairing_health(
 ) -> PairingHealth:
     """The health of one active pairing (the program team and readers)."""
     access = await pairing_access(session, actor, pairing_id)
-    if not (access.team or access.reader):
-        raise Forbidden(
-            "pairing health is for the program's managers, admins and readers",
-            rule="program_team",
-        )
+    access.require_overseer("read pairing health")
     if access.pairing.state != "active":
         raise Conflict(
             f"health is tracked for active pairings; this one is '{access.pairing.state}'",

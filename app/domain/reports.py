@@ -340,8 +340,7 @@ async def program_report(
     session: AsyncSession, actor: Actor, program_id: uuid.UUID
 ) -> ProgramReport:
     """The report of a program (its managers, admins and readers)."""
-    program = await get_program(session, actor, program_id)
-    require_overseer(actor, program)
+    program = await authorize_report(session, actor, program_id)
     stmts = report_statements(program.id)
 
     cells: dict[tuple[str, str], _Cell] = defaultdict(_Cell)
