@@ -24,7 +24,7 @@ from app.api.rest.problems import install_problem_handlers
 from app.api.rest.router import build_api_router
 from app.config import Settings, check_settings, get_settings
 from app.db.engine import Database
-from app.domain import pairings
+from app.domain import employees, pairings
 from app.domain.actors import Actor
 from app.domain.matching import runs as matching_runs
 from app.observability import configure_logging
@@ -54,6 +54,7 @@ async def maintain(db: Database) -> dict[str, int]:
             "pairings_expired": await pairings.expire_overdue_pairings(session, system),
             "pairings_completed": await pairings.complete_finished_pairings(session, system),
             "runs_failed": await matching_runs.fail_stale_runs(session),
+            "employees_terminated": await employees.apply_due_terminations(session, system),
         }
         await session.commit()
     done["idempotency_keys_purged"] = await purge_expired_idempotency_records(db)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from datetime import date
+from typing import Annotated, Any
 
-from pydantic import EmailStr, Field
-from sqlalchemy import func, literal, select, update
+from pydantic import EmailStr, Field, StringConstraints
+from sqlalchemy import ColumnElement, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.db.models import Employee, Enrollment
+from app.db.models import OPEN_PAIRING_STATES, Employee, Enrollment, Pairing
 from app.db.pagination import Page, paginate
 from app.db.types import utcnow
 from app.db.visibility import employees_visible_to
@@ -21,7 +23,11 @@ from app.domain.common import check_version, touch
 from app.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.domain.values import Bool, Date, Int, Name, ShortText, StrictInput, Tags, TimeZone
 
+#: The end reason of pairings closed because a member left; their partner may see it.
+LEFT_ORGANISATION = "left_company"
+
 JobLevel = Field(ge=0, le=30, description="Seniority; higher is more senior.")
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 
 class EmployeeCreate(StrictInput):
@@ -39,7 +45,15 @@ class EmployeeCreate(StrictInput):
     location: ShortText | None = None
     time_zone: TimeZone = "UTC"
     manager_id: uuid.UUID | None = None
+    manager_external_id: Name | None = Field(
+        default=None,
+        description="The manager's external id: linked now if they exist, else when they arrive.",
+    )
     hire_date: Date | None = None
+    termination_date: Date | None = None
+    employee_number: Code | None = None
+    organization: ShortText | None = None
+    cost_center: Code | None = None
     skills: Tags = Field(default_factory=list)
     interests: Tags = Field(default_factory=list)
     languages: Tags = Field(default_factory=list)
@@ -61,7 +75,12 @@ class EmployeeUpdate(StrictInput):
     location: ShortText | None = None
     time_zone: TimeZone | None = None
     manager_id: uuid.UUID | None = None
+    manager_external_id: Name | None = None
     hire_date: Date | None = None
+    termination_date: Date | None = None
+    employee_number: Code | None = None
+    organization: ShortText | None = None
+    cost_center: Code | None = None
     skills: Tags | None = None
     interests: Tags | None = None
     languages: Tags | None = None
@@ -84,14 +103,24 @@ NOT_NULLABLE = {
 }
 
 
-def _guard_admin_record(actor: Actor, employee: Employee) -> None:
-    # An admin's e-mail and status decide who holds admin rights; a sync client must not.
-    if employee.is_admin and not actor.is_admin:
-        raise Forbidden("only admins may change an admin's record", rule="admin_record")
+def _guard_admin_record(
+    actor: Actor, employee: Employee, changes: dict[str, Any] | None = None
+) -> None:
+    """An admin's e-mail and status decide who holds admin rights: a sync client may keep the
+    rest of an admin's record current (title, department, manager…), never those two."""
+    if not employee.is_admin or actor.is_admin:
+        return
+    identity = {"email": employee.email, "active": employee.active}
+    touched = identity.keys() if changes is None else identity.keys() & changes.keys()
+    if changes is None or any(
+        str(changes[name]).lower() != str(identity[name]).lower() for name in touched
+    ):
+        raise Forbidden("only admins may change an admin's e-mail or status", rule="admin_record")
 
 
-def _require_writer(actor: Actor) -> None:
-    actor.require_scope(Scope.EMPLOYEES_WRITE, "changing employee records")
+def _require_writer(actor: Actor, via: Scope) -> None:
+    # Each channel has its scope: an HRIS job's token does not open SCIM or the REST directory.
+    actor.require_scope(via, "changing employee records")
 
 
 async def get_employee(session: AsyncSession, actor: Actor, employee_id: uuid.UUID) -> Employee:
@@ -205,16 +234,58 @@ async def _flush(session: AsyncSession) -> None:
         ) from exc
 
 
-async def create_employee(session: AsyncSession, actor: Actor, *, data: EmployeeCreate) -> Employee:
-    """Add an employee to the directory (admins and ``employees:write`` clients)."""
-    _require_writer(actor)
+def _terminated_on(termination_date: date | None) -> bool:
+    return termination_date is not None and termination_date <= utcnow().date()
+
+
+def _terminated(employee: Employee) -> bool:
+    return employee.active and _terminated_on(employee.termination_date)
+
+
+async def _employee_with_external_id(session: AsyncSession, external_id: str) -> uuid.UUID | None:
+    stmt = select(col(Employee.id)).where(col(Employee.external_id) == external_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def _link_waiting_reports(session: AsyncSession, employee: Employee) -> None:
+    """Link the people whose source named this employee as manager before they existed.
+
+    A report who is already above this employee stays unlinked: linking them would close a
+    cycle in the management chain.
+    """
+    if employee.external_id is None:
+        return
+    above = [employee.id, *await management_chain_ids(session, employee.id)]
+    await session.execute(
+        update(Employee)
+        .where(
+            col(Employee.manager_external_id) == employee.external_id,
+            col(Employee.manager_id).is_(None),
+            col(Employee.id).not_in(above),
+        )
+        .values(manager_id=employee.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def create_employee(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    data: EmployeeCreate,
+    via: Scope = Scope.EMPLOYEES_WRITE,
+) -> Employee:
+    """Add an employee to the directory (admins and clients holding the channel's scope)."""
+    _require_writer(actor, via)
     if data.is_admin and not actor.is_admin:
         raise Forbidden("only admins may grant admin rights", field="is_admin", rule="admin_only")
     email = str(data.email)
     await _check_unique(session, email=email, external_id=data.external_id, exclude=None)
-    if data.manager_id is not None:
-        await _check_manager(session, None, data.manager_id)
     values = data.model_dump(exclude={"email", "display_name"})
+    if data.manager_id is None and data.manager_external_id is not None:
+        values["manager_id"] = await _employee_with_external_id(session, data.manager_external_id)
+    if values["manager_id"] is not None:
+        await _check_manager(session, None, values["manager_id"])
     employee = Employee(
         **values,
         email=email,
@@ -223,6 +294,9 @@ async def create_employee(session: AsyncSession, actor: Actor, *, data: Employee
     )
     session.add(employee)
     await _flush(session)
+    await _link_waiting_reports(session, employee)
+    if _terminated(employee):
+        await _deactivate(session, actor, employee)
     audit.record(
         session,
         actor,
@@ -241,9 +315,10 @@ async def update_employee(
     *,
     data: EmployeeUpdate,
     expected_version: int | None,
+    via: Scope = Scope.EMPLOYEES_WRITE,
 ) -> Employee:
     """Change the fields sent; ``active: false`` deactivates (see ``deactivate_employee``)."""
-    _require_writer(actor)
+    _require_writer(actor, via)
     changes = data.model_dump(exclude_unset=True)
     for name in NOT_NULLABLE & changes.keys():
         if changes[name] is None:
@@ -251,7 +326,7 @@ async def update_employee(
     if "is_admin" in changes and not actor.is_admin:
         raise Forbidden("only admins may change admin rights", field="is_admin", rule="admin_only")
     employee = await _load_for_update(session, employee_id)
-    _guard_admin_record(actor, employee)
+    _guard_admin_record(actor, employee, changes)
     check_version(employee.version, expected_version)
     if "email" in changes:
         changes["email"] = str(changes["email"])
@@ -261,9 +336,15 @@ async def update_employee(
         external_id=changes.get("external_id"),
         exclude=employee.id,
     )
+    if changes.get("manager_external_id") is not None and "manager_id" not in changes:
+        changes["manager_id"] = await _employee_with_external_id(
+            session, changes["manager_external_id"]
+        )
     if changes.get("manager_id") is not None:
         await _check_manager(session, employee.id, changes["manager_id"])
     deactivate = changes.pop("active", None)
+    if "termination_date" in changes and _terminated_on(changes["termination_date"]):
+        deactivate = False
     before = employee.snapshot()
     for name, value in changes.items():
         setattr(employee, name, value)
@@ -276,6 +357,8 @@ async def update_employee(
         employee.deactivated_at = None
     touch(employee)
     await _flush(session)
+    if "external_id" in changes:
+        await _link_waiting_reports(session, employee)
     audit.record(
         session,
         actor,
@@ -288,10 +371,16 @@ async def update_employee(
 
 
 async def deactivate_employee(
-    session: AsyncSession, actor: Actor, employee_id: uuid.UUID, *, expected_version: int | None
+    session: AsyncSession,
+    actor: Actor,
+    employee_id: uuid.UUID,
+    *,
+    expected_version: int | None,
+    via: Scope = Scope.EMPLOYEES_WRITE,
 ) -> Employee:
-    """Mark an employee inactive (never deleted) and withdraw their open enrollments."""
-    _require_writer(actor)
+    """Mark an employee inactive (never deleted): open enrollments are withdrawn and open
+    pairings end (the partner sees that the member left the organisation)."""
+    _require_writer(actor, via)
     employee = await _load_for_update(session, employee_id)
     _guard_admin_record(actor, employee)
     check_version(employee.version, expected_version)
@@ -334,6 +423,41 @@ async def _deactivate(session: AsyncSession, actor: Actor, employee: Employee) -
             entity_id=enrollment_id,
             details={"reason": "employee deactivated"},
         )
+    # Their pairings that are still open end: the partner and the program team see why.
+    ended = await session.execute(
+        update(Pairing)
+        .where(
+            or_(
+                col(Pairing.mentor_employee_id) == employee.id,
+                col(Pairing.mentee_employee_id) == employee.id,
+            ),
+            col(Pairing.state).in_(OPEN_PAIRING_STATES),
+        )
+        .values(
+            state="ended",
+            ended_by="system",
+            end_reason=LEFT_ORGANISATION,
+            closed_at=now,
+            updated_at=now,
+            version=col(Pairing.version) + 1,
+        )
+        .returning(col(Pairing.id), col(Pairing.program_id))
+        .execution_options(synchronize_session="fetch")
+    )
+    for pairing_id, program_id in ended.all():
+        audit.record(
+            session,
+            actor,
+            action="pairing.ended",
+            entity_type="pairing",
+            entity_id=pairing_id,
+            details={
+                "program_id": str(program_id),
+                "state": "ended",
+                "by": "system",
+                "reason": LEFT_ORGANISATION,
+            },
+        )
 
 
 async def list_employees(
@@ -366,3 +490,119 @@ async def list_employees(
     if email is not None:
         stmt = stmt.where(col(Employee.email_key) == email.strip().lower())
     return await paginate(session, stmt, key=col(Employee.id), limit=limit, cursor=cursor)
+
+
+async def search_directory(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    where: ColumnElement[bool] | None = None,
+    order_by: Sequence[ColumnElement[Any]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> tuple[int, list[Employee]]:
+    """The provisioned directory for sync clients: the total matching ``where`` and one page,
+    in a stable order (the given keys, then id). People removed by SCIM are not in it."""
+    _require_writer(actor, Scope.SCIM)
+    stmt = select(Employee).where(col(Employee.scim_removed_at).is_(None))
+    if where is not None:
+        stmt = stmt.where(where)
+    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if limit <= 0:
+        return total, []
+    page = stmt.order_by(*order_by, col(Employee.id)).offset(offset).limit(limit)
+    return total, list((await session.execute(page)).scalars().all())
+
+
+async def provisioned_employee(
+    session: AsyncSession, actor: Actor, employee_id: uuid.UUID
+) -> Employee:
+    """One employee of the provisioned directory (404 once removed by SCIM)."""
+    _require_writer(actor, Scope.SCIM)
+    stmt = select(Employee).where(
+        col(Employee.id) == employee_id, col(Employee.scim_removed_at).is_(None)
+    )
+    employee = (await session.execute(stmt)).scalar_one_or_none()
+    if employee is None:
+        raise NotFound(f"employee {employee_id} not found")
+    return employee
+
+
+async def removed_employee_with_email(session: AsyncSession, email: str) -> Employee | None:
+    """The employee SCIM removed who had this e-mail: provisioning them again revives them."""
+    stmt = select(Employee).where(
+        col(Employee.email_key) == email.strip().lower(), col(Employee.scim_removed_at).is_not(None)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def deprovision_employee(
+    session: AsyncSession, actor: Actor, employee_id: uuid.UUID, *, expected_version: int | None
+) -> Employee:
+    """SCIM DELETE: deactivate (enrollments withdrawn, open pairings ended) and leave the
+    provisioned directory. The record stays: pairings, feedback and reports refer to it."""
+    employee = await deactivate_employee(
+        session, actor, employee_id, expected_version=expected_version, via=Scope.SCIM
+    )
+    if employee.scim_removed_at is None:
+        employee.scim_removed_at = utcnow()
+        touch(employee)
+        await session.flush()
+        audit.record(
+            session,
+            actor,
+            action="employee.deprovisioned",
+            entity_type="employee",
+            entity_id=employee.id,
+        )
+    return employee
+
+
+async def reprovision_employee(
+    session: AsyncSession, actor: Actor, employee_id: uuid.UUID
+) -> Employee:
+    """Bring an employee SCIM removed back into the provisioned directory (still inactive
+    until an update reactivates them)."""
+    _require_writer(actor, Scope.SCIM)
+    employee = await _load_for_update(session, employee_id)
+    if employee.scim_removed_at is not None:
+        employee.scim_removed_at = None
+        touch(employee)
+        await session.flush()
+        audit.record(
+            session,
+            actor,
+            action="employee.reprovisioned",
+            entity_type="employee",
+            entity_id=employee.id,
+        )
+    return employee
+
+
+async def apply_due_terminations(session: AsyncSession, actor: Actor) -> int:
+    """Deactivate the people whose termination date has come (a scheduled sweep; safe to run
+    on several instances at once: each row is locked and skipped if another one has it)."""
+    stmt = (
+        select(Employee)
+        .where(
+            col(Employee.active).is_(True),
+            col(Employee.termination_date) <= utcnow().date(),
+        )
+        .order_by(col(Employee.id))
+        .limit(500)
+        .with_for_update(skip_locked=True)
+    )
+    due = list((await session.execute(stmt)).scalars().all())
+    for employee in due:
+        await _deactivate(session, actor, employee)
+        touch(employee)
+        audit.record(
+            session,
+            actor,
+            action="employee.deactivated",
+            entity_type="employee",
+            entity_id=employee.id,
+            details={"reason": "termination date reached"},
+        )
+    await session.flush()
+    return len(due)

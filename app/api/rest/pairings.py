@@ -21,7 +21,7 @@ from app.db.types import utcnow
 from app.domain import pairings as service
 from app.domain.actors import Actor
 from app.domain.checkins import cadence_of, last_check_ins
-from app.domain.pairings import PairingState
+from app.domain.pairings import EndReason, PairingState
 
 router = APIRouter(prefix="/pairings", tags=["pairings"])
 PairingChange = Callable[..., Awaitable[Pairing]]
@@ -109,7 +109,8 @@ async def pairing_views(
                 # Reasons and notes stay with the program team (and whoever wrote a decline).
                 decline_reason=p.decline_reason if team or role == p.declined_by else None,
                 ended_by=p.ended_by if team else None,
-                end_reason=p.end_reason if team else None,
+                # Leaving the organisation is no one's fault and the partner needs to know.
+                end_reason=p.end_reason if team or p.end_reason == EndReason.LEFT_COMPANY else None,
                 end_note=p.end_note if team else None,
                 created_at=p.created_at,
                 updated_at=p.updated_at,

@@ -31,9 +31,17 @@ class EmployeeOut(Out):
     location: str | None
     time_zone: str
     manager_id: uuid.UUID | None
+    manager_external_id: str | None = Field(
+        default=None, description="The source's reference to the manager (kept until linked)."
+    )
     hire_date: date | None
+    termination_date: date | None = None
+    employee_number: str | None = None
+    organization: str | None = None
+    cost_center: str | None = None
     active: bool
     deactivated_at: datetime | None
+    source: str | None = Field(default=None, description="The HRIS source that owns the record.")
     skills: list[str]
     interests: list[str]
     languages: list[str]

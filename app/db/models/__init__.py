@@ -4,6 +4,7 @@ from app.db.models.audit import AuditEvent
 from app.db.models.base import NAMING_CONVENTION, Resource, metadata
 from app.db.models.employees import Employee
 from app.db.models.enrollments import Enrollment
+from app.db.models.hris import HrisRun, HrisRunEntry
 from app.db.models.idempotency import IdempotencyRecord
 from app.db.models.pairings import (
     OPEN_PAIRING_STATES,
@@ -39,6 +40,8 @@ __all__ = [
     "Goal",
     "GoalComment",
     "GoalMilestone",
+    "HrisRun",
+    "HrisRunEntry",
     "IdempotencyRecord",
     "MatchingRun",
     "Pairing",
