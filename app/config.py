@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     token_touch_interval_seconds: int = Field(default=60, ge=0)
     retry_after_seconds: int = Field(default=5, ge=1)
     maintenance_interval_seconds: int = Field(default=60, ge=1)
+    # A snapshot run that would deactivate more than this share of its source's active people
+    # is held for an admin instead.
+    hris_max_deactivation_share: float = Field(default=0.10, ge=0, le=1)
 
     @property
     def is_sqlite(self) -> bool:

@@ -355,6 +355,8 @@ async def update_employee(
     elif deactivate is True and not employee.active:
         employee.active = True
         employee.deactivated_at = None
+    # A hand edit differs from what the source last sent: its next push applies again.
+    employee.source_digest = None
     touch(employee)
     await _flush(session)
     if "external_id" in changes:
@@ -579,11 +581,41 @@ async def reprovision_employee(
     return employee
 
 
-async def apply_due_terminations(session: AsyncSession, actor: Actor) -> int:
-    """Deactivate the people whose termination date has come (a scheduled sweep; safe to run
-    on several instances at once: each row is locked and skipped if another one has it)."""
+async def deactivate_people(
+    session: AsyncSession, actor: Actor, employee_ids: Sequence[uuid.UUID], *, reason: str
+) -> int:
+    """Deactivate these employees with the whole cascade (HRIS terminations, snapshot runs,
+    due termination dates); the ones already inactive are left alone."""
+    if not employee_ids:
+        return 0
     stmt = (
         select(Employee)
+        .where(col(Employee.id).in_(employee_ids), col(Employee.active).is_(True))
+        .order_by(col(Employee.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    people = list((await session.execute(stmt)).scalars().all())
+    for employee in people:
+        await _deactivate(session, actor, employee)
+        touch(employee)
+        audit.record(
+            session,
+            actor,
+            action="employee.deactivated",
+            entity_type="employee",
+            entity_id=employee.id,
+            details={"reason": reason},
+        )
+    await session.flush()
+    return len(people)
+
+
+async def apply_due_terminations(session: AsyncSession, actor: Actor) -> int:
+    """Deactivate the people whose termination date has come (a scheduled sweep; safe to run
+    on several instances at once: rows another instance holds are skipped)."""
+    stmt = (
+        select(col(Employee.id))
         .where(
             col(Employee.active).is_(True),
             col(Employee.termination_date) <= utcnow().date(),
@@ -593,16 +625,4 @@ async def apply_due_terminations(session: AsyncSession, actor: Actor) -> int:
         .with_for_update(skip_locked=True)
     )
     due = list((await session.execute(stmt)).scalars().all())
-    for employee in due:
-        await _deactivate(session, actor, employee)
-        touch(employee)
-        audit.record(
-            session,
-            actor,
-            action="employee.deactivated",
-            entity_type="employee",
-            entity_id=employee.id,
-            details={"reason": "termination date reached"},
-        )
-    await session.flush()
-    return len(due)
+    return await deactivate_people(session, actor, due, reason="termination date reached")

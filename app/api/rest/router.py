@@ -14,6 +14,7 @@ from app.api.rest import (
     enrollments,
     feedback,
     goals,
+    hris,
     matching_runs,
     me,
     pairing_requests,
@@ -40,6 +41,7 @@ def build_api_router() -> APIRouter:
         feedback,
         concerns,
         reports,
+        hris,
         tokens,
         audit,
     ):

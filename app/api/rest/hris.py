@@ -1,0 +1,250 @@
+"""REST: the bulk push API for HRIS sync jobs (delta pushes and snapshot runs)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Self
+
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import BaseModel, Field
+
+from app.api.deps import ActorDep, SessionDep, SettingsDep
+from app.api.rest.conditional import set_etag
+from app.api.rest.pagination import Cursor, Limit, PageOut, link_next
+from app.api.rest.problems import CREATE_ERRORS, error_responses
+from app.db.models import HrisRun
+from app.domain import hris as service
+from app.domain.hris.records import SourceName
+from app.domain.values import StrictInput
+
+router = APIRouter(prefix="/hris", tags=["hris"])
+
+RECORDS_DESCRIPTION = (
+    "Up to 1,000 employee records, each validated on its own. Fields: `external_id` and "
+    "`modified_at` (the source's id and last-modified time, both required), `email`, "
+    "`given_name`, `family_name`, `job_level` (required), `display_name`, `job_title`, "
+    "`department`, `division`, `organization`, `cost_center`, `employee_number`, `location`, "
+    "`time_zone`, `manager_external_id`, `hire_date`, `termination_date`, `active`."
+)
+Records = Annotated[
+    list[dict[str, Any]],
+    Field(max_length=service.MAX_RECORDS, description=RECORDS_DESCRIPTION),
+]
+
+
+class DeltaPushIn(StrictInput):
+    """Records from one source, upserted by external id."""
+
+    source: SourceName = Field(description="The HRIS the records come from, e.g. `workday`.")
+    records: Records
+
+
+class PageIn(StrictInput):
+    """One page of a snapshot run."""
+
+    records: Records
+
+
+class SnapshotOpenIn(StrictInput):
+    """A full sync of one source."""
+
+    source: SourceName
+
+
+class RecordResultOut(BaseModel):
+    index: int = Field(description="The record's position in the pushed list.")
+    external_id: str | None
+    outcome: str = Field(description="created, updated, unchanged, stale or invalid")
+    employee_id: uuid.UUID | None = None
+    field: str | None = Field(default=None, description="Invalid records: the field at fault.")
+    reason: str | None = None
+
+
+class PushOut(BaseModel):
+    run_id: uuid.UUID
+    counts: dict[str, int] = Field(description="Records of this push by outcome.")
+    results: list[RecordResultOut]
+
+
+class RunError(BaseModel):
+    page: int
+    index: int
+    external_id: str | None
+    field: str | None
+    reason: str | None
+
+
+class HrisRunSummary(BaseModel):
+    model_config = {"from_attributes": True}
+
+    id: uuid.UUID
+    source: str
+    kind: str = Field(description="delta or snapshot")
+    status: str = Field(description="open, held, committed, rejected or aborted")
+    pushed_by: str
+    pages: int
+    records: int
+    counts: dict[str, int]
+    error_count: int
+    active_before: int | None = Field(
+        description="Snapshot runs: the source's active people when the run was committed."
+    )
+    to_deactivate: int | None = Field(
+        description="Snapshot runs: the people the snapshot left out."
+    )
+    deactivated: int
+    max_deactivation_share: float | None
+    hold_reason: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    created_at: datetime
+    finished_at: datetime | None
+    duration_seconds: float | None = None
+    version: int
+
+    @classmethod
+    def of(cls, run: HrisRun) -> Self:
+        view = cls.model_validate(run)
+        if run.finished_at is not None:
+            view.duration_seconds = round((run.finished_at - run.created_at).total_seconds(), 3)
+        return view
+
+
+class HrisRunOut(HrisRunSummary):
+    errors: list[RunError] = Field(description="The first 1,000 rejected records and why.")
+
+
+def _push_out(run_id: uuid.UUID, results: list[service.RecordResult]) -> PushOut:
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.outcome] = counts.get(result.outcome, 0) + 1
+    return PushOut(
+        run_id=run_id,
+        counts=counts,
+        results=[RecordResultOut.model_validate(r, from_attributes=True) for r in results],
+    )
+
+
+@router.post("/employees:batch", response_model=PushOut, responses=CREATE_ERRORS)
+async def push_employees(data: DeltaPushIn, session: SessionDep, actor: ActorDep) -> PushOut:
+    """Upsert up to 1,000 employee records by external id (`hris:write`). Older records than
+    stored are `stale`; invalid ones are reported with the reason; the valid ones are kept."""
+    run, results = await service.push_delta(
+        session, actor, source=data.source, records=data.records
+    )
+    await session.commit()
+    return _push_out(run.id, results)
+
+
+@router.post(
+    "/runs",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HrisRunOut,
+    responses=CREATE_ERRORS,
+)
+async def open_snapshot_run(
+    data: SnapshotOpenIn, request: Request, response: Response, session: SessionDep, actor: ActorDep
+) -> HrisRunOut:
+    """Open a snapshot run (a full sync of one source): push its pages, then commit it."""
+    run = await service.open_snapshot(session, actor, source=data.source)
+    await session.commit()
+    response.headers["Location"] = str(request.url_for("get_hris_run", run_id=run.id))
+    set_etag(response, run.version)
+    return HrisRunOut.of(run)
+
+
+@router.post("/runs/{run_id}/employees:batch", response_model=PushOut, responses=CREATE_ERRORS)
+async def push_snapshot_page(
+    run_id: uuid.UUID, data: PageIn, session: SessionDep, actor: ActorDep
+) -> PushOut:
+    """Push one page (up to 1,000 records) of an open snapshot run; the records apply now."""
+    run, results = await service.push_snapshot_page(session, actor, run_id, records=data.records)
+    await session.commit()
+    return _push_out(run.id, results)
+
+
+async def _decided(response: Response, run: HrisRun) -> HrisRunOut:
+    set_etag(response, run.version)
+    return HrisRunOut.of(run)
+
+
+@router.post("/runs/{run_id}/commit", response_model=HrisRunOut, responses=CREATE_ERRORS)
+async def commit_snapshot_run(
+    run_id: uuid.UUID,
+    response: Response,
+    session: SessionDep,
+    actor: ActorDep,
+    settings: SettingsDep,
+) -> HrisRunOut:
+    """Commit a snapshot run: the source's people it left out are deactivated, unless they are
+    more than the allowed share of its active people — then the run is `held` for an admin."""
+    run = await service.commit_snapshot(
+        session, actor, run_id, max_share=settings.hris_max_deactivation_share
+    )
+    await session.commit()
+    return await _decided(response, run)
+
+
+@router.post("/runs/{run_id}/approve", response_model=HrisRunOut, responses=CREATE_ERRORS)
+async def approve_snapshot_run(
+    run_id: uuid.UUID, response: Response, session: SessionDep, actor: ActorDep
+) -> HrisRunOut:
+    """Approve a held snapshot run (admins): the people it left out are deactivated now."""
+    run = await service.approve_run(session, actor, run_id)
+    await session.commit()
+    return await _decided(response, run)
+
+
+@router.post("/runs/{run_id}/reject", response_model=HrisRunOut, responses=CREATE_ERRORS)
+async def reject_snapshot_run(
+    run_id: uuid.UUID, response: Response, session: SessionDep, actor: ActorDep
+) -> HrisRunOut:
+    """Reject a held snapshot run (admins): nobody is deactivated."""
+    run = await service.reject_run(session, actor, run_id)
+    await session.commit()
+    return await _decided(response, run)
+
+
+@router.post("/runs/{run_id}/abort", response_model=HrisRunOut, responses=CREATE_ERRORS)
+async def abort_snapshot_run(
+    run_id: uuid.UUID, response: Response, session: SessionDep, actor: ActorDep
+) -> HrisRunOut:
+    """Abort an open or held snapshot run: nobody is deactivated."""
+    run = await service.abort_run(session, actor, run_id)
+    await session.commit()
+    return await _decided(response, run)
+
+
+@router.get(
+    "/runs/{run_id}", response_model=HrisRunOut, responses=error_responses(401, 403, 404, 503)
+)
+async def get_hris_run(
+    run_id: uuid.UUID, response: Response, session: SessionDep, actor: ActorDep
+) -> HrisRunOut:
+    """One run's report: counts by outcome, the rejected records, who pushed, how long."""
+    run = await service.get_run(session, actor, run_id)
+    set_etag(response, run.version)
+    return HrisRunOut.of(run)
+
+
+@router.get(
+    "/runs", response_model=PageOut[HrisRunSummary], responses=error_responses(401, 403, 422, 503)
+)
+async def list_hris_runs(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: ActorDep,
+    source: Annotated[str | None, Query(max_length=64)] = None,
+    kind: service.RunKind | None = None,
+    run_status: Annotated[service.RunStatus | None, Query(alias="status")] = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> PageOut[HrisRunSummary]:
+    """HRIS runs, newest first, with their reports (`hris:write` clients and admins)."""
+    page = await service.list_runs(
+        session, actor, source=source, kind=kind, status=run_status, limit=limit, cursor=cursor
+    )
+    link_next(request, response, page.next_cursor)
+    return PageOut(items=[HrisRunSummary.of(r) for r in page.items], next_cursor=page.next_cursor)

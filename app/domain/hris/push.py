@@ -1,0 +1,463 @@
+"""Applying one page of HRIS records: validate each on its own, then write in bulk.
+
+A page of up to 1,000 records costs a handful of statements whatever its size: one read of the
+rows it touches (locked, so two pushes of the same person apply in order of their source
+timestamps), one multi-row insert, one multi-row update, and the manager links. Records that
+say nothing new write nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, bindparam, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Employee, HrisRun
+from app.db.types import utcnow, uuid7
+from app.domain import audit, employees
+from app.domain.actors import Actor
+from app.domain.errors import Conflict
+from app.domain.hris.records import SOURCE_FIELDS, HrisRecord, columns_of, digest_of, reason_of
+
+EMPLOYEES = Employee.__table__  # type: ignore[attr-defined]
+
+#: How often a page is retried when a concurrent push wins a race or a cycle must be removed.
+ATTEMPTS = 5
+
+
+@dataclass
+class RecordResult:
+    """What happened to one record of a push."""
+
+    index: int
+    external_id: str | None
+    outcome: str  # created, updated, unchanged, stale, invalid
+    employee_id: uuid.UUID | None = None
+    field: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class _Plan:
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    newer_stamps: list[dict[str, Any]] = field(default_factory=list)
+    deactivate: list[uuid.UUID] = field(default_factory=list)
+    reactivate: list[uuid.UUID] = field(default_factory=list)
+    manager_changed: dict[uuid.UUID, int] = field(default_factory=dict)  # employee -> index
+    arrived: list[str] = field(default_factory=list)  # external ids new to the directory
+    late_links: list[dict[str, Any]] = field(default_factory=list)
+
+
+def external_id_of(raw: object) -> str | None:
+    """The external id of a raw record, when it has a usable one (even if the rest is bad)."""
+    if isinstance(raw, dict):
+        value = raw.get("external_id")
+        if isinstance(value, str) and value.strip() and len(value.strip()) <= 255:
+            return value.strip()
+    return None
+
+
+def validate(raw_records: list[Any]) -> tuple[list[RecordResult], list[tuple[int, HrisRecord]]]:
+    """Each record checked on its own; duplicates of an external id within a page refused."""
+    invalid: list[RecordResult] = []
+    valid: list[tuple[int, HrisRecord]] = []
+    first_at: dict[str, int] = {}
+    for index, raw in enumerate(raw_records):
+        ext = external_id_of(raw)
+        try:
+            record = HrisRecord.model_validate(raw)
+        except ValidationError as exc:
+            where, why = reason_of(exc)
+            invalid.append(RecordResult(index, ext, "invalid", field=where, reason=why))
+            continue
+        if record.external_id in first_at:
+            invalid.append(
+                RecordResult(
+                    index,
+                    ext,
+                    "invalid",
+                    field="external_id",
+                    reason=f"external id {record.external_id} is also record "
+                    f"{first_at[record.external_id]} of this push",
+                )
+            )
+            continue
+        first_at[record.external_id] = index
+        valid.append((index, record))
+    return invalid, valid
+
+
+async def apply_records(
+    session: AsyncSession, actor: Actor, run: HrisRun, valid: list[tuple[int, HrisRecord]]
+) -> list[RecordResult]:
+    """Write the valid records of one page (the caller holds the run's lock)."""
+    refused: dict[int, RecordResult] = {}
+    keep_waiting: set[uuid.UUID] = set()
+    for _ in range(ATTEMPTS):
+        batch = [(i, r) for i, r in valid if i not in refused]
+        savepoint = await session.begin_nested()
+        try:
+            results, cycles = await _write(session, actor, run, batch, keep_waiting)
+        except IntegrityError:
+            # A concurrent push created the same person (or took the e-mail) first: read again.
+            await savepoint.rollback()
+            continue
+        if not cycles:
+            await savepoint.commit()
+            return sorted([*results, *refused.values()], key=lambda r: r.index)
+        await savepoint.rollback()
+        by_employee = {r.employee_id: r for r in results}
+        for employee_id in cycles:
+            result = by_employee.get(employee_id)
+            if result is None:
+                keep_waiting.add(employee_id)  # an earlier report waiting for a manager
+                continue
+            refused[result.index] = RecordResult(
+                result.index,
+                result.external_id,
+                "invalid",
+                field="manager_external_id",
+                reason="the manager reports to this employee (directly or indirectly): "
+                "that makes a cycle in the management chain",
+            )
+    raise Conflict(
+        "the push kept colliding with concurrent changes; retry it", rule="concurrent_push"
+    )
+
+
+async def _write(
+    session: AsyncSession,
+    actor: Actor,
+    run: HrisRun,
+    batch: list[tuple[int, HrisRecord]],
+    keep_waiting: set[uuid.UUID],
+) -> tuple[list[RecordResult], set[uuid.UUID]]:
+    if not batch:
+        return [], set()
+    now = utcnow()
+    rows = await _current_rows(session, batch)
+    by_ext = {r["external_id"]: r for r in rows if r["external_id"] is not None}
+    by_email = {r["email_key"]: r for r in rows}
+    managers = await _manager_ids(session, batch)
+    plan = _Plan()
+    results: list[RecordResult] = []
+    wiring: list[tuple[dict[str, Any], int, uuid.UUID, uuid.UUID | None]] = []
+    claimed: dict[str, int] = {}
+    new_ids = {r.external_id: uuid7() for _, r in batch if r.external_id not in by_ext}
+
+    for index, record in batch:
+        values = columns_of(record)
+        email_key = values["email"].lower()
+        desired_active = record.active and not _terminated(record)
+        digest = digest_of(values, active=record.active)
+        row = by_ext.get(record.external_id)
+        owner = by_email.get(email_key)
+        if row is None and owner is not None and owner["external_id"] is None:
+            row = owner  # a person added by hand before the first sync: adopt them
+        result = RecordResult(index, record.external_id, "invalid")
+        results.append(result)
+        if row is not None:
+            result.employee_id = row["id"]
+            stored_at: datetime | None = row["source_modified_at"]
+            if stored_at is not None and record.modified_at < stored_at:
+                result.outcome = "stale"
+                result.reason = f"the stored record is newer ({stored_at.isoformat()})"
+                continue
+            if row["source_digest"] == digest and row["source"] == run.source:
+                result.outcome = "unchanged"
+                if stored_at is None or record.modified_at > stored_at:
+                    plan.newer_stamps.append({"b_id": row["id"], "b_at": record.modified_at})
+                continue
+        refusal = _refusal(actor, record, row, owner, email_key, claimed, desired_active)
+        if refusal is not None:
+            result.field, result.reason = refusal
+            continue
+        claimed[email_key] = index
+        columns = {
+            **values,
+            "email_key": email_key,
+            "external_id": record.external_id,
+            "manager_id": None,  # resolved below, once every person of the page is known
+            "source": run.source,
+            "source_modified_at": record.modified_at,
+            "source_digest": digest,
+            "updated_at": now,
+        }
+        if row is None:
+            employee_id = new_ids[record.external_id]
+            result.outcome, result.employee_id = "created", employee_id
+            plan.inserts.append(_new_row(employee_id, columns, desired_active, now))
+            plan.arrived.append(record.external_id)
+            wiring.append((plan.inserts[-1], index, employee_id, None))
+            continue
+        result.outcome = "updated"
+        plan.updates.append({"b_id": row["id"], "version": row["version"] + 1, **columns})
+        wiring.append((plan.updates[-1], index, row["id"], row["manager_id"]))
+        if row["external_id"] is None:
+            plan.arrived.append(record.external_id)
+        if row["active"] and not desired_active:
+            plan.deactivate.append(row["id"])
+        elif desired_active and not row["active"]:
+            plan.reactivate.append(row["id"])
+
+    # Managers: people already stored, or arriving in this very page (in any order).
+    known: dict[str, uuid.UUID] = dict(managers)
+    known.update({r.external_id: r.employee_id for r in results if r.external_id and r.employee_id})
+    for columns, index, employee_id, before in wiring:
+        reference = columns["manager_external_id"]
+        manager_id = known.get(reference) if reference is not None else None
+        if manager_id is not None and reference not in managers:
+            # The manager arrives in this page: rows are checked one by one, so the link is
+            # made once everyone is written.
+            plan.late_links.append({"b_id": employee_id, "b_manager": manager_id})
+        else:
+            columns["manager_id"] = manager_id
+        if manager_id is not None and manager_id != before:
+            plan.manager_changed[employee_id] = index
+
+    linked = await _execute(session, actor, plan, keep_waiting, now)
+    cycles = await _cycles(session, [*plan.manager_changed, *linked])
+    return results, cycles
+
+
+def _terminated(record: HrisRecord) -> bool:
+    return record.termination_date is not None and record.termination_date <= utcnow().date()
+
+
+def _refusal(
+    actor: Actor,
+    record: HrisRecord,
+    row: dict[str, Any] | None,
+    owner: dict[str, Any] | None,
+    email_key: str,
+    claimed: dict[str, int],
+    desired_active: bool,
+) -> tuple[str, str] | None:
+    """Why a record that passed validation still cannot be applied, if it cannot."""
+    if owner is not None and (row is None or owner["id"] != row["id"]):
+        held_by = owner["external_id"] or owner["id"]
+        return "email", f"e-mail {record.email} already belongs to employee {held_by}"
+    if email_key in claimed:
+        return "email", f"e-mail {record.email} is also used by record {claimed[email_key]}"
+    if record.manager_external_id == record.external_id:
+        return "manager_external_id", "an employee cannot be their own manager"
+    # Whoever controls an admin's e-mail or status controls admin rights.
+    if (
+        row is not None
+        and row["is_admin"]
+        and not actor.is_admin
+        and (email_key != row["email_key"] or (row["active"] and not desired_active))
+    ):
+        return "email", "only an admin may change an admin's e-mail or status"
+    return None
+
+
+def _new_row(
+    employee_id: uuid.UUID, columns: dict[str, Any], active: bool, now: datetime
+) -> dict[str, Any]:
+    return {
+        **columns,
+        "id": employee_id,
+        "created_at": now,
+        "version": 1,
+        "active": active,
+        "deactivated_at": None if active else now,
+        "skills": [],
+        "interests": [],
+        "languages": [],
+        "is_admin": False,
+        "scim_removed_at": None,
+    }
+
+
+async def _current_rows(
+    session: AsyncSession, batch: list[tuple[int, HrisRecord]]
+) -> list[dict[str, Any]]:
+    """The stored people these records are about, locked until the push commits."""
+    ext_ids = [r.external_id for _, r in batch]
+    emails = [str(r.email).lower() for _, r in batch]
+    stmt = (
+        select(
+            EMPLOYEES.c.id,
+            EMPLOYEES.c.external_id,
+            EMPLOYEES.c.email_key,
+            EMPLOYEES.c.source,
+            EMPLOYEES.c.source_modified_at,
+            EMPLOYEES.c.source_digest,
+            EMPLOYEES.c.active,
+            EMPLOYEES.c.is_admin,
+            EMPLOYEES.c.manager_id,
+            EMPLOYEES.c.version,
+        )
+        .where(EMPLOYEES.c.external_id.in_(ext_ids) | EMPLOYEES.c.email_key.in_(emails))
+        .order_by(EMPLOYEES.c.id)
+        .with_for_update()
+    )
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def _manager_ids(
+    session: AsyncSession, batch: list[tuple[int, HrisRecord]]
+) -> dict[str, uuid.UUID]:
+    refs = {r.manager_external_id for _, r in batch if r.manager_external_id is not None}
+    if not refs:
+        return {}
+    stmt = select(EMPLOYEES.c.external_id, EMPLOYEES.c.id).where(EMPLOYEES.c.external_id.in_(refs))
+    found: dict[str, uuid.UUID] = {}
+    for ext, employee_id in (await session.execute(stmt)).all():
+        found[ext] = employee_id
+    return found
+
+
+UPDATED_COLUMNS = (
+    *SOURCE_FIELDS,
+    "email_key",
+    "external_id",
+    "manager_id",
+    "source",
+    "source_modified_at",
+    "source_digest",
+    "updated_at",
+    "version",
+)
+
+
+async def _execute(
+    session: AsyncSession,
+    actor: Actor,
+    plan: _Plan,
+    keep_waiting: set[uuid.UUID],
+    now: datetime,
+) -> list[uuid.UUID]:
+    """Carry out a page's plan; returns the waiting reports it linked to their manager."""
+    if plan.inserts:
+        await session.execute(insert(EMPLOYEES), plan.inserts)
+    if plan.updates:
+        stmt = (
+            update(EMPLOYEES)
+            .where(EMPLOYEES.c.id == bindparam("b_id"))
+            .values({name: bindparam(name) for name in UPDATED_COLUMNS})
+        )
+        await session.execute(stmt, plan.updates)
+    if plan.late_links:
+        stmt = (
+            update(EMPLOYEES)
+            .where(EMPLOYEES.c.id == bindparam("b_id"))
+            .values(manager_id=bindparam("b_manager"))
+        )
+        await session.execute(stmt, plan.late_links)
+    if plan.newer_stamps:
+        stmt = (
+            update(EMPLOYEES)
+            .where(EMPLOYEES.c.id == bindparam("b_id"))
+            .values(source_modified_at=bindparam("b_at"))
+        )
+        await session.execute(stmt, plan.newer_stamps)
+    if plan.reactivate:
+        await session.execute(
+            update(EMPLOYEES)
+            .where(EMPLOYEES.c.id.in_(plan.reactivate))
+            .values(active=True, deactivated_at=None)
+        )
+    linked = await _link_waiting_reports(session, plan.arrived, keep_waiting, now)
+    await employees.deactivate_people(session, actor, plan.deactivate, reason="left (HRIS)")
+    return linked
+
+
+async def _link_waiting_reports(
+    session: AsyncSession, arrived: list[str], keep_waiting: set[uuid.UUID], now: datetime
+) -> list[uuid.UUID]:
+    """People whose manager was named before they existed get linked now that they are here."""
+    if not arrived:
+        return []
+    manager = EMPLOYEES.alias("manager")
+    manager_id = (
+        select(manager.c.id)
+        .where(manager.c.external_id == EMPLOYEES.c.manager_external_id)
+        .scalar_subquery()
+    )
+    where: list[ColumnElement[bool]] = [
+        EMPLOYEES.c.manager_external_id.in_(arrived),
+        EMPLOYEES.c.manager_id.is_(None),
+    ]
+    if keep_waiting:
+        where.append(EMPLOYEES.c.id.not_in(keep_waiting))
+    stmt = (
+        update(EMPLOYEES)
+        .where(*where)
+        .values(manager_id=manager_id, version=EMPLOYEES.c.version + 1, updated_at=now)
+        .returning(EMPLOYEES.c.id)
+    )
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def _cycles(session: AsyncSession, changed: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The people among ``changed`` whose management chain leads back to themselves."""
+    if not changed:
+        return set()
+    up = (
+        select(
+            EMPLOYEES.c.id.label("start"),
+            EMPLOYEES.c.manager_id.label("above"),
+            literal(1).label("depth"),
+        )
+        .where(EMPLOYEES.c.id.in_(changed))
+        .cte("up", recursive=True)
+    )
+    step = (
+        select(up.c.start, EMPLOYEES.c.manager_id, up.c.depth + 1)
+        .join(up, EMPLOYEES.c.id == up.c.above)
+        .where(up.c.above != up.c.start, up.c.depth < 200)
+    )
+    up = up.union_all(step)
+    stmt = select(up.c.start).where(up.c.above == up.c.start).distinct()
+    return set((await session.execute(stmt)).scalars().all())
+
+
+def record_page(run: HrisRun, results: list[RecordResult], *, max_errors: int = 1000) -> None:
+    """Add a page's outcomes to its run's report."""
+    counts = dict(run.counts)
+    errors = list(run.errors)
+    run.pages += 1
+    run.records += len(results)
+    for result in results:
+        counts[result.outcome] = counts.get(result.outcome, 0) + 1
+        if result.outcome == "invalid":
+            run.error_count += 1
+            if len(errors) < max_errors:
+                errors.append(
+                    {
+                        "page": run.pages,
+                        "index": result.index,
+                        "external_id": result.external_id,
+                        "field": result.field,
+                        "reason": result.reason,
+                    }
+                )
+    run.counts = counts
+    run.errors = errors
+
+
+def audit_page(
+    session: AsyncSession, actor: Actor, run: HrisRun, results: list[RecordResult]
+) -> None:
+    """One audit entry per page, naming the people it created and changed."""
+    changed = {
+        outcome: [str(r.employee_id) for r in results if r.outcome == outcome]
+        for outcome in ("created", "updated")
+    }
+    audit.record(
+        session,
+        actor,
+        action="hris.pushed",
+        entity_type="hris_run",
+        entity_id=run.id,
+        details={"source": run.source, "page": run.pages, **changed},
+    )

@@ -1,0 +1,106 @@
+"""One HRIS record: what a source may send about a person, validated on its own."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, EmailStr, Field, StringConstraints, ValidationError
+
+from app.domain.values import Bool, Date, Int, Name, ShortText, StrictInput, TimeZone
+
+#: The most records one push may carry.
+MAX_RECORDS = 1000
+
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+SourceName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"),
+]
+
+
+class HrisRecord(StrictInput):
+    """An employee as the source knows them. The source owns these fields; skills, interests and
+    languages belong to the person and are never touched by a sync."""
+
+    external_id: ExternalId = Field(description="The source's stable id for the person.")
+    modified_at: AwareDatetime = Field(
+        description="When the source last changed this record; older pushes are ignored."
+    )
+    email: EmailStr
+    given_name: Name
+    family_name: Name
+    display_name: Name | None = None
+    job_title: ShortText | None = None
+    job_level: Int = Field(ge=0, le=30, description="Seniority; higher is more senior.")
+    department: ShortText | None = None
+    division: ShortText | None = None
+    organization: ShortText | None = None
+    cost_center: Code | None = None
+    employee_number: Code | None = None
+    location: ShortText | None = None
+    time_zone: TimeZone = "UTC"
+    manager_external_id: ExternalId | None = Field(
+        default=None, description="The manager's external id (linked when they arrive)."
+    )
+    hire_date: Date | None = None
+    termination_date: Date | None = Field(
+        default=None, description="In the past: deactivates now; in the future: on that day."
+    )
+    active: Bool = True
+
+
+#: The employee columns a source writes.
+SOURCE_FIELDS = (
+    "email",
+    "given_name",
+    "family_name",
+    "display_name",
+    "job_title",
+    "job_level",
+    "department",
+    "division",
+    "organization",
+    "cost_center",
+    "employee_number",
+    "location",
+    "time_zone",
+    "manager_external_id",
+    "hire_date",
+    "termination_date",
+)
+
+
+def columns_of(record: HrisRecord) -> dict[str, Any]:
+    """The employee column values a record stands for."""
+    values = {name: getattr(record, name) for name in SOURCE_FIELDS}
+    values["email"] = str(record.email)
+    values["display_name"] = record.display_name or f"{record.given_name} {record.family_name}"
+    return values
+
+
+def digest_of(values: dict[str, Any], *, active: bool) -> str:
+    """A fingerprint of what a record says: equal fingerprints mean nothing to write."""
+    canonical = json.dumps({**values, "active": active}, sort_keys=True, default=_plain)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def reason_of(error: ValidationError) -> tuple[str | None, str]:
+    """The first failing field and a sentence naming every problem, for a per-record result."""
+    parts: list[str] = []
+    first: str | None = None
+    for detail in error.errors(include_url=False):
+        where = ".".join(str(p) for p in detail["loc"]) or "record"
+        first = first or where
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    return first, "; ".join(parts)

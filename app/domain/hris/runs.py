@@ -1,0 +1,322 @@
+"""HRIS sync runs: delta pushes, snapshot runs with their commit, and the circuit breaker."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.db.models import Employee, HrisRun, HrisRunEntry
+from app.db.pagination import Page, paginate
+from app.db.types import utcnow
+from app.domain import audit, employees
+from app.domain.actors import Actor, Scope
+from app.domain.common import lock_for_update, touch
+from app.domain.errors import Conflict, InvalidInput, NotFound
+from app.domain.hris.push import (
+    RecordResult,
+    apply_records,
+    audit_page,
+    external_id_of,
+    record_page,
+    validate,
+)
+from app.domain.hris.records import MAX_RECORDS
+
+
+class RunKind(StrEnum):
+    DELTA = "delta"
+    SNAPSHOT = "snapshot"
+
+
+class RunStatus(StrEnum):
+    OPEN = "open"
+    HELD = "held"
+    COMMITTED = "committed"
+    REJECTED = "rejected"
+    ABORTED = "aborted"
+
+
+#: The reason a snapshot run gives the people it deactivates.
+MISSING_FROM_SNAPSHOT = "missing from the source's snapshot"
+
+
+def _require_hris(actor: Actor) -> None:
+    actor.require_scope(Scope.HRIS_WRITE, "pushing HRIS records")
+
+
+def pusher(actor: Actor) -> str:
+    """Who pushed, as the run report names them."""
+    if actor.service_name is not None:
+        return f"service {actor.service_name}"
+    return f"employee {actor.employee_id}"
+
+
+def _check_size(records: list[Any]) -> None:
+    if len(records) > MAX_RECORDS:
+        raise InvalidInput(
+            f"a push carries at most {MAX_RECORDS} records, this one has {len(records)}",
+            field="records",
+            rule="max_records",
+        )
+
+
+async def _push(
+    session: AsyncSession, actor: Actor, run: HrisRun, records: list[Any]
+) -> list[RecordResult]:
+    invalid, valid = validate(records)
+    applied = await apply_records(session, actor, run, valid)
+    results = sorted([*invalid, *applied], key=lambda r: r.index)
+    record_page(run, results)
+    audit_page(session, actor, run, results)
+    return results
+
+
+async def push_delta(
+    session: AsyncSession, actor: Actor, *, source: str, records: list[Any]
+) -> tuple[HrisRun, list[RecordResult]]:
+    """Upsert up to 1,000 records by external id; each is validated and reported on its own,
+    and the valid ones are kept. The push is recorded as a finished delta run."""
+    _require_hris(actor)
+    _check_size(records)
+    run = _new_run(actor, source=source, kind=RunKind.DELTA)
+    run.status = RunStatus.COMMITTED.value
+    session.add(run)
+    await session.flush()  # SQLite: this write takes the database lock before the reads
+    results = await _push(session, actor, run, records)
+    run.finished_at = utcnow()
+    await session.flush()
+    return run, results
+
+
+def _new_run(actor: Actor, *, source: str, kind: RunKind) -> HrisRun:
+    return HrisRun(
+        source=source,
+        kind=kind.value,
+        status=RunStatus.OPEN.value,
+        pushed_by=pusher(actor),
+        token_id=actor.token_id,
+        employee_id=actor.employee_id,
+    )
+
+
+async def open_snapshot(session: AsyncSession, actor: Actor, *, source: str) -> HrisRun:
+    """Start a full sync of one source: push its pages, then commit."""
+    _require_hris(actor)
+    open_run = await session.scalar(
+        select(col(HrisRun.id)).where(
+            col(HrisRun.source) == source,
+            col(HrisRun.kind) == RunKind.SNAPSHOT.value,
+            col(HrisRun.status).in_((RunStatus.OPEN.value, RunStatus.HELD.value)),
+        )
+    )
+    if open_run is not None:
+        raise _already_open(source, open_run)
+    run = _new_run(actor, source=source, kind=RunKind.SNAPSHOT)
+    session.add(run)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent open won the race
+        raise _already_open(source, None) from exc
+    audit.record(
+        session,
+        actor,
+        action="hris.snapshot_opened",
+        entity_type="hris_run",
+        entity_id=run.id,
+        details={"source": source},
+    )
+    return run
+
+
+def _already_open(source: str, run_id: uuid.UUID | None) -> Conflict:
+    which = f" ({run_id})" if run_id is not None else ""
+    return Conflict(
+        f"a snapshot run of source {source} is already open or held{which}: "
+        "commit, abort or decide it first",
+        field="source",
+        rule="snapshot_open",
+    )
+
+
+async def _locked_run(
+    session: AsyncSession, actor: Actor, run_id: uuid.UUID, *states: RunStatus
+) -> HrisRun:
+    run = await session.get(HrisRun, run_id)
+    if run is None:
+        raise NotFound(f"HRIS run {run_id} not found")
+    await lock_for_update(session, run)
+    if run.kind != RunKind.SNAPSHOT.value or run.status not in states:
+        allowed = " or ".join(s.value for s in states)
+        raise Conflict(
+            f"HRIS run {run_id} is a {run.status} {run.kind} run; this needs an {allowed} "
+            "snapshot run",
+            rule="run_state",
+        )
+    return run
+
+
+async def push_snapshot_page(
+    session: AsyncSession, actor: Actor, run_id: uuid.UUID, *, records: list[Any]
+) -> tuple[HrisRun, list[RecordResult]]:
+    """Push one page of an open snapshot run. Its records apply now, like a delta push; the
+    people the snapshot leaves out are only deactivated when the run commits."""
+    _require_hris(actor)
+    _check_size(records)
+    run = await _locked_run(session, actor, run_id, RunStatus.OPEN)
+    results = await _push(session, actor, run, records)
+    await _remember(session, run, {external_id_of(r) for r in records} - {None})
+    touch(run)
+    await session.flush()
+    return run, results
+
+
+async def _remember(session: AsyncSession, run: HrisRun, external_ids: set[str | None]) -> None:
+    """Note who the snapshot has seen. Invalid records count: a person whose record had a bad
+    e-mail still works here and must not be deactivated for it."""
+    rows = [{"run_id": run.id, "external_id": e} for e in external_ids if e is not None]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(HrisRunEntry)
+    await session.execute(stmt.on_conflict_do_nothing(), rows)
+
+
+def _missing(run: HrisRun) -> ColumnElement[bool]:
+    """The source's active people this snapshot has not seen."""
+    seen = select(col(HrisRunEntry.external_id)).where(col(HrisRunEntry.run_id) == run.id)
+    return (
+        (col(Employee.source) == run.source)
+        & col(Employee.active).is_(True)
+        & col(Employee.external_id).not_in(seen)
+    )
+
+
+async def commit_snapshot(
+    session: AsyncSession, actor: Actor, run_id: uuid.UUID, *, max_share: float
+) -> HrisRun:
+    """Finish a snapshot run: deactivate the source's people it did not contain — unless that
+    is more than ``max_share`` of the source's active people, in which case the run is held
+    for an admin, and nobody is deactivated until one approves."""
+    _require_hris(actor)
+    run = await _locked_run(session, actor, run_id, RunStatus.OPEN)
+    active = await session.scalar(
+        select(func.count()).where(
+            col(Employee.source) == run.source, col(Employee.active).is_(True)
+        )
+    )
+    missing = await session.scalar(select(func.count()).where(_missing(run)))
+    run.active_before, run.to_deactivate = active or 0, missing or 0
+    run.max_deactivation_share = max_share
+    if run.to_deactivate and run.to_deactivate > max_share * run.active_before:
+        run.status = RunStatus.HELD.value
+        run.hold_reason = (
+            f"the snapshot would deactivate {run.to_deactivate} of {run.active_before} active "
+            f"people from {run.source}, more than the allowed {max_share:.0%}: an admin must "
+            "approve or reject it"
+        )
+        touch(run)
+        await session.flush()
+        _record(session, actor, run, "held")
+        return run
+    await _finish(session, actor, run)
+    return run
+
+
+async def _finish(session: AsyncSession, actor: Actor, run: HrisRun) -> None:
+    ids = list((await session.execute(select(col(Employee.id)).where(_missing(run)))).scalars())
+    run.deactivated = await employees.deactivate_people(
+        session, actor, ids, reason=MISSING_FROM_SNAPSHOT
+    )
+    await _close(session, actor, run, RunStatus.COMMITTED)
+
+
+async def _close(session: AsyncSession, actor: Actor, run: HrisRun, status: RunStatus) -> None:
+    run.status = status.value
+    run.finished_at = utcnow()
+    touch(run)
+    await session.execute(delete(HrisRunEntry).where(col(HrisRunEntry.run_id) == run.id))
+    await session.flush()
+    _record(session, actor, run, status.value)
+
+
+def _record(session: AsyncSession, actor: Actor, run: HrisRun, what: str) -> None:
+    audit.record(
+        session,
+        actor,
+        action=f"hris.snapshot_{what}",
+        entity_type="hris_run",
+        entity_id=run.id,
+        details={
+            "source": run.source,
+            "to_deactivate": run.to_deactivate,
+            "deactivated": run.deactivated,
+        },
+    )
+
+
+async def approve_run(session: AsyncSession, actor: Actor, run_id: uuid.UUID) -> HrisRun:
+    """An admin lets a held snapshot run deactivate the people it left out."""
+    actor.require_admin("approve a held HRIS run")
+    run = await _locked_run(session, actor, run_id, RunStatus.HELD)
+    run.decided_by, run.decided_at = pusher(actor), utcnow()
+    await _finish(session, actor, run)
+    return run
+
+
+async def reject_run(session: AsyncSession, actor: Actor, run_id: uuid.UUID) -> HrisRun:
+    """An admin refuses a held snapshot run: nobody is deactivated (the records it pushed
+    stay applied; each was a valid update on its own)."""
+    actor.require_admin("reject a held HRIS run")
+    run = await _locked_run(session, actor, run_id, RunStatus.HELD)
+    run.decided_by, run.decided_at = pusher(actor), utcnow()
+    await _close(session, actor, run, RunStatus.REJECTED)
+    return run
+
+
+async def abort_run(session: AsyncSession, actor: Actor, run_id: uuid.UUID) -> HrisRun:
+    """Give up an open snapshot run (a sync job that failed half-way): nobody is deactivated."""
+    _require_hris(actor)
+    run = await _locked_run(session, actor, run_id, RunStatus.OPEN, RunStatus.HELD)
+    await _close(session, actor, run, RunStatus.ABORTED)
+    return run
+
+
+async def get_run(session: AsyncSession, actor: Actor, run_id: uuid.UUID) -> HrisRun:
+    """One HRIS run with its report."""
+    _require_hris(actor)
+    run = await session.get(HrisRun, run_id)
+    if run is None:
+        raise NotFound(f"HRIS run {run_id} not found")
+    return run
+
+
+async def list_runs(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    source: str | None = None,
+    kind: RunKind | None = None,
+    status: RunStatus | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[HrisRun]:
+    """HRIS runs, newest first, with their reports."""
+    _require_hris(actor)
+    stmt = select(HrisRun)
+    if source is not None:
+        stmt = stmt.where(col(HrisRun.source) == source)
+    if kind is not None:
+        stmt = stmt.where(col(HrisRun.kind) == kind.value)
+    if status is not None:
+        stmt = stmt.where(col(HrisRun.status) == status.value)
+    # Ids are time-ordered: the highest is the newest.
+    return await paginate(
+        session, stmt, key=col(HrisRun.id), limit=limit, cursor=cursor, descending=True
+    )
