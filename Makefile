@@ -10,7 +10,7 @@ PORT ?= 8000
 DEMO_ADMIN_EMAIL ?= amara.okafor@northwind.example
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install lint typecheck schema-check test-sqlite test-postgres coverage openapi bench bench-matching bench-reports clean
+.PHONY: run test install lint typecheck schema-check test-sqlite test-postgres coverage openapi bench bench-matching bench-reports bench-hris clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -80,6 +80,10 @@ bench-matching: install
 ## bench-reports: the program report and CSV export benchmark (SQLite and PostgreSQL)
 bench-reports: install
 	$(BIN)/python -m bench.reports
+
+## bench-hris: the HRIS sync benchmark (bulk API and CSV import, SQLite and PostgreSQL)
+bench-hris: install
+	$(BIN)/python -m bench.hris
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache

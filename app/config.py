@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    batch_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     token_default_ttl_days: int = Field(default=90, ge=1)
     token_touch_interval_seconds: int = Field(default=60, ge=0)

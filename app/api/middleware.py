@@ -72,14 +72,18 @@ class BodyLimitMiddleware:
     """Refuse request bodies above the limit with a 413 problem, whether or not they declare
     their length."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, batch_max_bytes: int | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        # Bulk pushes (``…:batch``) carry up to 1,000 records: they get their own limit.
+        self.batch_max_bytes = batch_max_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        batch = scope.get("path", "").endswith(":batch")
+        max_bytes = self.batch_max_bytes if batch else self.default_max_bytes
         if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
             await send_problem(
                 send,
@@ -89,9 +93,9 @@ class BodyLimitMiddleware:
                 "NUL (U+0000) characters are not allowed in URLs",
             )
             return
-        detail = f"the request body is larger than {self.max_bytes} bytes"
+        detail = f"the request body is larger than {max_bytes} bytes"
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+            if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
                 await send_problem(send, 413, "payload-too-large", "Payload too large", detail)
                 return
         received = 0
@@ -102,8 +106,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge(self.max_bytes)
+                if received > max_bytes:
+                    raise _BodyTooLarge(max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:

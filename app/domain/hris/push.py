@@ -9,21 +9,24 @@ say nothing new write nothing.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, bindparam, insert, literal, select, update
+from sqlalchemy import ColumnElement, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import bulk
 from app.db.models import Employee, HrisRun
+from app.db.queries import among
 from app.db.types import utcnow, uuid7
 from app.domain import audit, employees
 from app.domain.actors import Actor
 from app.domain.errors import Conflict
-from app.domain.hris.records import SOURCE_FIELDS, HrisRecord, columns_of, digest_of, reason_of
+from app.domain.hris.records import HrisRecord, columns_of, digest_of, reason_of
 
 EMPLOYEES = Employee.__table__  # type: ignore[attr-defined]
 
@@ -64,12 +67,15 @@ def external_id_of(raw: object) -> str | None:
     return None
 
 
-def validate(raw_records: list[Any]) -> tuple[list[RecordResult], list[tuple[int, HrisRecord]]]:
+Parsed = tuple[int, HrisRecord, str]  # position in the push, the record, its fingerprint
+
+
+def validate(raw_records: list[tuple[int, Any]]) -> tuple[list[RecordResult], list[Parsed]]:
     """Each record checked on its own; duplicates of an external id within a page refused."""
     invalid: list[RecordResult] = []
-    valid: list[tuple[int, HrisRecord]] = []
+    valid: list[Parsed] = []
     first_at: dict[str, int] = {}
-    for index, raw in enumerate(raw_records):
+    for index, raw in raw_records:
         ext = external_id_of(raw)
         try:
             record = HrisRecord.model_validate(raw)
@@ -90,18 +96,76 @@ def validate(raw_records: list[Any]) -> tuple[list[RecordResult], list[tuple[int
             )
             continue
         first_at[record.external_id] = index
-        valid.append((index, record))
+        valid.append((index, record, digest_of(raw)))
     return invalid, valid
 
 
+async def settle_unchanged(
+    session: AsyncSession, run: HrisRun, raw_records: list[Any]
+) -> tuple[list[RecordResult], list[tuple[int, Any]]]:
+    """Settle the records that repeat what is stored (the common case of a full sync): they
+    are reported unchanged, or stale when older, without being parsed. The others are left
+    for validation and the locked write."""
+    keys = [external_id_of(raw) for raw in raw_records]
+    counted = Counter(keys)
+    wanted = [k for k, n in counted.items() if k is not None and n == 1]
+    stored: dict[str, tuple[Any, ...]] = {}
+    if wanted:
+        dialect = session.get_bind().dialect.name
+        # Only the external id in the query: it is the one selective index, and a planner
+        # with stale statistics (a table that just grew) would otherwise pick another.
+        stmt = select(
+            EMPLOYEES.c.external_id,
+            EMPLOYEES.c.id,
+            EMPLOYEES.c.source_modified_at,
+            EMPLOYEES.c.source_digest,
+            EMPLOYEES.c.source,
+        ).where(among(EMPLOYEES.c.external_id, wanted, dialect))
+        stored = {
+            row[0]: tuple(row)
+            for row in (await session.execute(stmt)).tuples()
+            if row[4] == run.source and row[3] is not None
+        }
+    settled: list[RecordResult] = []
+    rest: list[tuple[int, Any]] = []
+    for index, (raw, key) in enumerate(zip(raw_records, keys, strict=True)):
+        row = stored.get(key) if key is not None else None
+        at = _timestamp(raw.get("modified_at")) if row is not None else None
+        if row is None or at is None or at > row[2] or digest_of(raw) != row[3]:
+            rest.append((index, raw))
+        elif at == row[2]:
+            settled.append(RecordResult(index, key, "unchanged", employee_id=row[1]))
+        else:
+            settled.append(
+                RecordResult(
+                    index,
+                    key,
+                    "stale",
+                    employee_id=row[1],
+                    reason=f"the stored record is newer ({row[2].isoformat()})",
+                )
+            )
+    return settled, rest
+
+
+def _timestamp(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
 async def apply_records(
-    session: AsyncSession, actor: Actor, run: HrisRun, valid: list[tuple[int, HrisRecord]]
+    session: AsyncSession, actor: Actor, run: HrisRun, valid: list[Parsed]
 ) -> list[RecordResult]:
     """Write the valid records of one page (the caller holds the run's lock)."""
     refused: dict[int, RecordResult] = {}
     keep_waiting: set[uuid.UUID] = set()
     for _ in range(ATTEMPTS):
-        batch = [(i, r) for i, r in valid if i not in refused]
+        batch = [parsed for parsed in valid if parsed[0] not in refused]
         savepoint = await session.begin_nested()
         try:
             results, cycles = await _write(session, actor, run, batch, keep_waiting)
@@ -136,7 +200,7 @@ async def _write(
     session: AsyncSession,
     actor: Actor,
     run: HrisRun,
-    batch: list[tuple[int, HrisRecord]],
+    batch: list[Parsed],
     keep_waiting: set[uuid.UUID],
 ) -> tuple[list[RecordResult], set[uuid.UUID]]:
     if not batch:
@@ -150,13 +214,12 @@ async def _write(
     results: list[RecordResult] = []
     wiring: list[tuple[dict[str, Any], int, uuid.UUID, uuid.UUID | None]] = []
     claimed: dict[str, int] = {}
-    new_ids = {r.external_id: uuid7() for _, r in batch if r.external_id not in by_ext}
+    new_ids = {r.external_id: uuid7() for _, r, _ in batch if r.external_id not in by_ext}
 
-    for index, record in batch:
+    for index, record, digest in batch:
         values = columns_of(record)
         email_key = values["email"].lower()
         desired_active = record.active and not _terminated(record)
-        digest = digest_of(values, active=record.active)
         row = by_ext.get(record.external_id)
         owner = by_email.get(email_key)
         if row is None and owner is not None and owner["external_id"] is None:
@@ -173,7 +236,9 @@ async def _write(
             if row["source_digest"] == digest and row["source"] == run.source:
                 result.outcome = "unchanged"
                 if stored_at is None or record.modified_at > stored_at:
-                    plan.newer_stamps.append({"b_id": row["id"], "b_at": record.modified_at})
+                    plan.newer_stamps.append(
+                        {"id": row["id"], "source_modified_at": record.modified_at}
+                    )
                 continue
         refusal = _refusal(actor, record, row, owner, email_key, claimed, desired_active)
         if refusal is not None:
@@ -198,7 +263,7 @@ async def _write(
             wiring.append((plan.inserts[-1], index, employee_id, None))
             continue
         result.outcome = "updated"
-        plan.updates.append({"b_id": row["id"], "version": row["version"] + 1, **columns})
+        plan.updates.append({"id": row["id"], "version": row["version"] + 1, **columns})
         wiring.append((plan.updates[-1], index, row["id"], row["manager_id"]))
         if row["external_id"] is None:
             plan.arrived.append(record.external_id)
@@ -213,18 +278,48 @@ async def _write(
     for columns, index, employee_id, before in wiring:
         reference = columns["manager_external_id"]
         manager_id = known.get(reference) if reference is not None else None
-        if manager_id is not None and reference not in managers:
-            # The manager arrives in this page: rows are checked one by one, so the link is
-            # made once everyone is written.
-            plan.late_links.append({"b_id": employee_id, "b_manager": manager_id})
-        else:
-            columns["manager_id"] = manager_id
+        columns["manager_id"] = manager_id
         if manager_id is not None and manager_id != before:
             plan.manager_changed[employee_id] = index
+    plan.inserts = _managers_first(plan.inserts, plan.late_links)
 
     linked = await _execute(session, actor, plan, keep_waiting, now)
     cycles = await _cycles(session, [*plan.manager_changed, *linked])
     return results, cycles
+
+
+def _managers_first(
+    rows: list[dict[str, Any]], late_links: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Order new people so each manager is written before their reports: the database checks
+    every row's manager as it goes. People in a loop of new managers cannot be ordered; they
+    are written without a manager and linked afterwards (where the cycle check finds them)."""
+    by_id = {row["id"]: row for row in rows}
+    depth: dict[uuid.UUID, int] = {}
+    for row in rows:
+        path: list[dict[str, Any]] = []
+        on_path: set[uuid.UUID] = set()
+        current: dict[str, Any] | None = row
+        looped = False
+        while current is not None and current["id"] not in depth:
+            if current["id"] in on_path:
+                looped = True
+                break
+            on_path.add(current["id"])
+            path.append(current)
+            current = by_id.get(current["manager_id"])
+        if looped:
+            for person in path:
+                if person["manager_id"] in by_id:
+                    late_links.append({"id": person["id"], "manager_id": person["manager_id"]})
+                    person["manager_id"] = None
+                depth[person["id"]] = 0
+            continue
+        level = 0 if current is None else depth[current["id"]] + 1
+        for person in reversed(path):
+            depth[person["id"]] = level
+            level += 1
+    return sorted(rows, key=lambda r: depth[r["id"]])
 
 
 def _terminated(record: HrisRecord) -> bool:
@@ -269,20 +364,16 @@ def _new_row(
         "version": 1,
         "active": active,
         "deactivated_at": None if active else now,
-        "skills": [],
-        "interests": [],
-        "languages": [],
         "is_admin": False,
         "scim_removed_at": None,
     }
 
 
-async def _current_rows(
-    session: AsyncSession, batch: list[tuple[int, HrisRecord]]
-) -> list[dict[str, Any]]:
+async def _current_rows(session: AsyncSession, batch: list[Parsed]) -> list[dict[str, Any]]:
     """The stored people these records are about, locked until the push commits."""
-    ext_ids = [r.external_id for _, r in batch]
-    emails = [str(r.email).lower() for _, r in batch]
+    ext_ids = [r.external_id for _, r, _ in batch]
+    emails = [str(r.email).lower() for _, r, _ in batch]
+    dialect = session.get_bind().dialect.name
     stmt = (
         select(
             EMPLOYEES.c.id,
@@ -296,37 +387,32 @@ async def _current_rows(
             EMPLOYEES.c.manager_id,
             EMPLOYEES.c.version,
         )
-        .where(EMPLOYEES.c.external_id.in_(ext_ids) | EMPLOYEES.c.email_key.in_(emails))
+        .where(
+            among(EMPLOYEES.c.external_id, ext_ids, dialect)
+            | among(EMPLOYEES.c.email_key, emails, dialect)
+        )
         .order_by(EMPLOYEES.c.id)
         .with_for_update()
     )
-    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+    names = [c.name for c in stmt.selected_columns]
+    return [dict(zip(names, row, strict=True)) for row in (await session.execute(stmt)).tuples()]
 
 
-async def _manager_ids(
-    session: AsyncSession, batch: list[tuple[int, HrisRecord]]
-) -> dict[str, uuid.UUID]:
-    refs = {r.manager_external_id for _, r in batch if r.manager_external_id is not None}
+async def _manager_ids(session: AsyncSession, batch: list[Parsed]) -> dict[str, uuid.UUID]:
+    refs = {r.manager_external_id for _, r, _ in batch if r.manager_external_id is not None}
     if not refs:
         return {}
-    stmt = select(EMPLOYEES.c.external_id, EMPLOYEES.c.id).where(EMPLOYEES.c.external_id.in_(refs))
+    dialect = session.get_bind().dialect.name
+    stmt = select(EMPLOYEES.c.external_id, EMPLOYEES.c.id).where(
+        among(EMPLOYEES.c.external_id, refs, dialect)
+    )
     found: dict[str, uuid.UUID] = {}
     for ext, employee_id in (await session.execute(stmt)).all():
         found[ext] = employee_id
     return found
 
 
-UPDATED_COLUMNS = (
-    *SOURCE_FIELDS,
-    "email_key",
-    "external_id",
-    "manager_id",
-    "source",
-    "source_modified_at",
-    "source_digest",
-    "updated_at",
-    "version",
-)
+EMPTY_PROFILE = {"skills": "'[]'", "interests": "'[]'", "languages": "'[]'"}
 
 
 async def _execute(
@@ -337,29 +423,11 @@ async def _execute(
     now: datetime,
 ) -> list[uuid.UUID]:
     """Carry out a page's plan; returns the waiting reports it linked to their manager."""
-    if plan.inserts:
-        await session.execute(insert(EMPLOYEES), plan.inserts)
-    if plan.updates:
-        stmt = (
-            update(EMPLOYEES)
-            .where(EMPLOYEES.c.id == bindparam("b_id"))
-            .values({name: bindparam(name) for name in UPDATED_COLUMNS})
-        )
-        await session.execute(stmt, plan.updates)
-    if plan.late_links:
-        stmt = (
-            update(EMPLOYEES)
-            .where(EMPLOYEES.c.id == bindparam("b_id"))
-            .values(manager_id=bindparam("b_manager"))
-        )
-        await session.execute(stmt, plan.late_links)
-    if plan.newer_stamps:
-        stmt = (
-            update(EMPLOYEES)
-            .where(EMPLOYEES.c.id == bindparam("b_id"))
-            .values(source_modified_at=bindparam("b_at"))
-        )
-        await session.execute(stmt, plan.newer_stamps)
+    # New people start with empty profiles (the person fills them in, not the source).
+    await bulk.insert_rows(session, EMPLOYEES, plan.inserts, constants=EMPTY_PROFILE)
+    await bulk.update_rows(session, EMPLOYEES, plan.updates)
+    await bulk.update_rows(session, EMPLOYEES, plan.late_links)
+    await bulk.update_rows(session, EMPLOYEES, plan.newer_stamps)
     if plan.reactivate:
         await session.execute(
             update(EMPLOYEES)
@@ -383,8 +451,9 @@ async def _link_waiting_reports(
         .where(manager.c.external_id == EMPLOYEES.c.manager_external_id)
         .scalar_subquery()
     )
+    dialect = session.get_bind().dialect.name
     where: list[ColumnElement[bool]] = [
-        EMPLOYEES.c.manager_external_id.in_(arrived),
+        among(EMPLOYEES.c.manager_external_id, arrived, dialect),
         EMPLOYEES.c.manager_id.is_(None),
     ]
     if keep_waiting:
@@ -408,7 +477,7 @@ async def _cycles(session: AsyncSession, changed: list[uuid.UUID]) -> set[uuid.U
             EMPLOYEES.c.manager_id.label("above"),
             literal(1).label("depth"),
         )
-        .where(EMPLOYEES.c.id.in_(changed))
+        .where(among(EMPLOYEES.c.id, changed, session.get_bind().dialect.name))
         .cte("up", recursive=True)
     )
     step = (

@@ -6,7 +6,7 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,7 @@ from app.domain.hris.push import (
     audit_page,
     external_id_of,
     record_page,
+    settle_unchanged,
     validate,
 )
 from app.domain.hris.records import MAX_RECORDS
@@ -70,9 +71,10 @@ def _check_size(records: list[Any]) -> None:
 async def _push(
     session: AsyncSession, actor: Actor, run: HrisRun, records: list[Any]
 ) -> list[RecordResult]:
-    invalid, valid = validate(records)
+    settled, rest = await settle_unchanged(session, run, records)
+    invalid, valid = validate(rest)
     applied = await apply_records(session, actor, run, valid)
-    results = sorted([*invalid, *applied], key=lambda r: r.index)
+    results = sorted([*settled, *invalid, *applied], key=lambda r: r.index)
     record_page(run, results)
     audit_page(session, actor, run, results)
     return results
@@ -231,6 +233,14 @@ async def commit_snapshot(
 
 async def _finish(session: AsyncSession, actor: Actor, run: HrisRun) -> None:
     ids = list((await session.execute(select(col(Employee.id)).where(_missing(run)))).scalars())
+    # What is stored no longer matches what the source last sent (an active person): if the
+    # source sends them again, even unchanged, they apply again and the person is back.
+    await session.execute(
+        update(Employee)
+        .where(_missing(run))
+        .values(source_digest=None)
+        .execution_options(synchronize_session=False)
+    )
     run.deactivated = await employees.deactivate_people(
         session, actor, ids, reason=MISSING_FROM_SNAPSHOT
     )

@@ -1,0 +1,74 @@
+"""Set-based bulk writes: a thousand rows in one statement.
+
+On PostgreSQL the rows travel as one array per column and the statement reads them back with
+``unnest``: one round trip and one parameter per column, whatever the number of rows, where an
+``executemany`` would bind and send every row on its own. SQLite, in process and without round
+trips, takes the rows through the driver's ``executemany``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, text, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def _array_type(table: Table, name: str) -> str:
+    column_type = table.c[name].type
+    impl = getattr(column_type, "impl", column_type)  # a TypeDecorator's storage type
+    return str(impl.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
+
+
+def _columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    return list(rows[0].keys())
+
+
+async def insert_rows(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    constants: Mapping[str, str] | None = None,
+) -> None:
+    """Insert ``rows`` (all with the same keys); ``constants`` are SQL literals for columns
+    every row shares (e.g. ``'[]'`` for an empty JSON list)."""
+    if not rows:
+        return
+    constants = dict(constants or {})
+    if session.get_bind().dialect.name != "postgresql":
+        values = {name: text(sql) for name, sql in constants.items()}
+        await session.execute(insert(table).values(values), list(rows))
+        return
+    names = _columns(rows)
+    arrays = ", ".join(f"CAST(:{n} AS {_array_type(table, n)}[])" for n in names)
+    selected = [*names, *(sql for sql in constants.values())]
+    statement = text(
+        f"INSERT INTO {table.name} ({', '.join([*names, *constants])}) "  # noqa: S608 - names from metadata
+        f"SELECT {', '.join(selected)} FROM unnest({arrays}) AS v({', '.join(names)})"
+    )
+    await session.execute(statement, {n: [row[n] for row in rows] for n in names})
+
+
+async def update_rows(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], *, key: str = "id"
+) -> None:
+    """Update rows by primary key: each row gives ``key`` and the new values of its columns
+    (all rows the same columns)."""
+    if not rows:
+        return
+    names = _columns(rows)
+    if session.get_bind().dialect.name != "postgresql":
+        changed: dict[str, Any] = {n: bindparam(f"v_{n}") for n in names if n != key}
+        by_key = update(table).where(table.c[key] == bindparam(f"v_{key}")).values(changed)
+        await session.execute(by_key, [{f"v_{n}": row[n] for n in names} for row in rows])
+        return
+    arrays = ", ".join(f"CAST(:{n} AS {_array_type(table, n)}[])" for n in names)
+    assignments = ", ".join(f"{n} = v.{n}" for n in names if n != key)
+    statement = text(
+        f"UPDATE {table.name} SET {assignments} "  # noqa: S608 - names from metadata
+        f"FROM unnest({arrays}) AS v({', '.join(names)}) WHERE {table.name}.{key} = v.{key}"
+    )
+    await session.execute(statement, {n: [row[n] for row in rows] for n in names})
