@@ -1,22 +1,32 @@
-"""The ``revmentor`` command line: serve, migrate, tokens, demo data, OpenAPI export."""
+"""The ``revmentor`` command line: serve, migrate, tokens, demo data, imports, OpenAPI export."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 
 from app.config import ConfigurationError, Settings, check_settings, get_settings
 from app.domain.errors import DomainError
+from app.importing.columns import REQUIRED_COLUMNS, describe_columns
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from app.importing.employees import ImportReport
 
 cli = typer.Typer(help="Revmentor: reverse-mentoring programs, as a service.", no_args_is_help=True)
 token_cli = typer.Typer(help="Issue and revoke API tokens.", no_args_is_help=True)
 cli.add_typer(token_cli, name="token")
+import_cli = typer.Typer(help="Import records from files.", no_args_is_help=True)
+cli.add_typer(import_cli, name="import")
 
 OPENAPI_PATH = Path("openapi/openapi.json")
 
@@ -239,6 +249,193 @@ def demo(
     asyncio.run(_migrate(settings))
     summary = asyncio.run(load_demo(settings, seed=seed, force=force))
     typer.echo(summary)
+
+
+#: Exit codes of ``revmentor import employees`` (2 stays click's usage error and the settings
+#: refusal, so a script can tell a held snapshot from a mistyped option).
+EXIT_IMPORT_FAILED = 1
+EXIT_SNAPSHOT_HELD = 3
+
+# Rich keeps the help's line breaks, so each paragraph is one line and the terminal wraps it.
+IMPORT_EMPLOYEES_EPILOG = "\n\n".join(
+    [
+        "[b]Columns.[/b] A column named like a record field is read into it (external_id, "
+        "modified_at, email, given_name, family_name, display_name, job_title, job_level, "
+        "department, division, organization, cost_center, employee_number, location, time_zone, "
+        "manager_external_id, hire_date, termination_date, active). Headers are compared "
+        "ignoring case, spaces, underscores and hyphens (Employee ID = employee_id = "
+        "employeeId), and these spellings are taken too:",
+        describe_columns(),
+        f"Required: {', '.join(REQUIRED_COLUMNS)}; a file without them is refused before "
+        "anything is written. Other columns are ignored (and listed). --map FIELD=COLUMN "
+        "overrides all of this.",
+        "[b]Cells.[/b] Blank means not set. active: true/false/yes/no/1/0; job_level: a whole "
+        "number; dates: YYYY-MM-DD; modified_at: ISO 8601, UTC when it has no offset. A value "
+        "that does not fit rejects its row into the errors file (line, external_id, field, "
+        "reason, then the row as it was); the other rows are kept. Without a modified_at "
+        "column every row gets the file's modification time: re-importing the same file "
+        "changes nothing, and rows from a file older than what is stored are stale.",
+        "[b]Batches.[/b] Rows are pushed at most 1,000 at a time, each batch in its own "
+        "transaction (a delta run per batch; with --snapshot one snapshot run, a page per "
+        "batch), so a file of any size runs in constant memory. --dry-run does all of it in "
+        "one transaction and rolls it back, so the outcomes it reports are the real ones.",
+        "[b]Exit codes.[/b] 0 done (rejected rows are reported, not fatal); 1 the file cannot "
+        "be read, its columns cannot be mapped, or the import stopped (the message says how "
+        "far it got); 2 usage or configuration error; 3 the snapshot is held by the circuit "
+        "breaker (REVMENTOR_HRIS_MAX_DEACTIVATION_SHARE) until an admin approves or rejects it "
+        "(a dry run only reports that it would be).",
+    ]
+)
+
+
+@import_cli.command("employees", epilog=IMPORT_EMPLOYEES_EPILOG)
+def import_employees(
+    file: Annotated[
+        Path, typer.Argument(help="The CSV export: UTF-8 (with or without BOM), header first.")
+    ],
+    source: Annotated[
+        str, typer.Option(help="The HRIS the rows come from (a snapshot covers only its people).")
+    ] = "csv",
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", metavar="FIELD=COLUMN", help="Read FIELD from COLUMN (repeat)."),
+    ] = None,
+    modified_at_column: Annotated[
+        str | None,
+        typer.Option(
+            metavar="COLUMN",
+            help="The column with each row's last-modified time.",
+            show_default="a modified_at column, else the file's modification time",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Push for real in one transaction, report the outcomes, then roll it all back.",
+        ),
+    ] = False,
+    snapshot: Annotated[
+        bool,
+        typer.Option(
+            "--snapshot",
+            help="A full sync: deactivate the source's people missing from the file (held for "
+            "an admin when they are too many).",
+        ),
+    ] = False,
+    errors: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Where rejected rows go (rewritten on every run).",
+            show_default="NAME.errors.csv beside the input NAME.csv",
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=1000, help="Rows per push and transaction.")
+    ] = 1000,
+) -> None:
+    """Import employee records from an HRIS's CSV export, as the bulk HRIS API would."""
+    from rich.console import Console
+
+    from app.importing.employees import ImportOptions, check_source
+    from app.importing.employees import import_employees as run_import
+    from app.importing.export import ImportProblem, open_errors, open_export
+
+    settings = _settings()
+    options = ImportOptions(
+        source=source,
+        dry_run=dry_run,
+        snapshot=snapshot,
+        batch_size=batch_size,
+    )
+    try:
+        check_source(source)
+        # Everything that can be refused is refused before the database is touched.
+        with (
+            open_export(
+                file, mappings=mapping or (), modified_at_column=modified_at_column
+            ) as export,
+            open_errors(export, errors) as errors_file,
+        ):
+            asyncio.run(_migrate(settings))
+            with _progress_bar(Console(stderr=True), export.size) as progress:
+                report = run_import(settings, export, errors_file, options, progress)
+    except ImportProblem as exc:
+        if exc.report is not None and exc.report.rows:
+            _print_import_report(exc.report)
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_IMPORT_FAILED) from exc
+    _print_import_report(report)
+    if report.snapshot is not None and report.snapshot.held and not report.dry_run:
+        run_id = report.snapshot.run_id
+        typer.echo(
+            f"HELD: snapshot run {run_id} was not committed: {report.snapshot.hold_reason}.\n"
+            "Nobody has been deactivated. An admin decides it:\n"
+            f"  approve: POST /api/v1/hris/runs/{run_id}/approve\n"
+            f"  reject:  POST /api/v1/hris/runs/{run_id}/reject",
+            err=True,
+        )
+        raise typer.Exit(EXIT_SNAPSHOT_HELD)
+
+
+@contextmanager
+def _progress_bar(console: Console, total: int) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar over the file's bytes, counting rows; yields what advances it."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rows]} rows"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("import", total=max(total, 1), rows=0)
+
+        def advance(rows: int, position: int) -> None:
+            bar.update(task, completed=position, rows=rows)
+
+        yield advance
+        bar.update(task, completed=max(total, 1))
+
+
+def _print_import_report(report: ImportReport) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from app.importing.employees import OUTCOMES
+
+    what = "Dry run of the import" if report.dry_run else "Import"
+    typer.echo(f"{what} of {report.path} (source {report.source})")
+    table = Table()
+    table.add_column("outcome")
+    table.add_column("rows", justify="right")
+    for outcome in OUTCOMES:
+        table.add_row(outcome, str(report.counts.get(outcome, 0)))
+    table.add_row("total", str(report.rows), end_section=True)
+    snapshot = report.snapshot
+    if snapshot is not None:
+        if snapshot.held:
+            table.add_row("held: to deactivate", str(snapshot.to_deactivate))
+        else:
+            table.add_row("deactivated", str(snapshot.deactivated))
+        table.add_row("active before", str(snapshot.active_before))
+    Console().print(table)
+    lines = [f"batches: {report.batches}"]
+    if snapshot is not None and report.dry_run:
+        lines.append(f"snapshot: would be {snapshot.status}")
+    elif snapshot is not None:
+        lines.append(f"snapshot run: {snapshot.run_id} ({snapshot.status})")
+    lines.append(f"modified_at from: {report.modified_at_from}")
+    if report.ignored_columns:
+        lines.append("ignored columns: " + ", ".join(report.ignored_columns))
+    invalid = report.counts.get("invalid", 0)
+    lines.append(f"rejected rows: {invalid}, listed in {report.errors_path}")
+    if report.dry_run:
+        lines.append("dry run: nothing was written to the database (all of it was rolled back)")
+    typer.echo("\n".join(lines))
 
 
 def openapi_document() -> str:

@@ -158,6 +158,14 @@ def _timestamp(value: object) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
+class _CyclesFound(Exception):
+    """Undo an attempt whose manager links closed a loop (the page is written again)."""
+
+    def __init__(self, results: list[RecordResult], cycles: set[uuid.UUID]) -> None:
+        super().__init__("cycles in the management chain")
+        self.results, self.cycles = results, cycles
+
+
 async def apply_records(
     session: AsyncSession, actor: Actor, run: HrisRun, valid: list[Parsed]
 ) -> list[RecordResult]:
@@ -166,31 +174,32 @@ async def apply_records(
     keep_waiting: set[uuid.UUID] = set()
     for _ in range(ATTEMPTS):
         batch = [parsed for parsed in valid if parsed[0] not in refused]
-        savepoint = await session.begin_nested()
         try:
-            results, cycles = await _write(session, actor, run, batch, keep_waiting)
+            # A savepoint: a page that must be written again leaves no trace of the attempt.
+            async with session.begin_nested():
+                results, cycles = await _write(session, actor, run, batch, keep_waiting)
+                if cycles:
+                    raise _CyclesFound(results, cycles)
         except IntegrityError:
             # A concurrent push created the same person (or took the e-mail) first: read again.
-            await savepoint.rollback()
             continue
-        if not cycles:
-            await savepoint.commit()
-            return sorted([*results, *refused.values()], key=lambda r: r.index)
-        await savepoint.rollback()
-        by_employee = {r.employee_id: r for r in results}
-        for employee_id in cycles:
-            result = by_employee.get(employee_id)
-            if result is None:
-                keep_waiting.add(employee_id)  # an earlier report waiting for a manager
-                continue
-            refused[result.index] = RecordResult(
-                result.index,
-                result.external_id,
-                "invalid",
-                field="manager_external_id",
-                reason="the manager reports to this employee (directly or indirectly): "
-                "that makes a cycle in the management chain",
-            )
+        except _CyclesFound as found:
+            by_employee = {r.employee_id: r for r in found.results}
+            for employee_id in found.cycles:
+                result = by_employee.get(employee_id)
+                if result is None:
+                    keep_waiting.add(employee_id)  # an earlier report waiting for a manager
+                    continue
+                refused[result.index] = RecordResult(
+                    result.index,
+                    result.external_id,
+                    "invalid",
+                    field="manager_external_id",
+                    reason="the manager reports to this employee (directly or indirectly): "
+                    "that makes a cycle in the management chain",
+                )
+            continue
+        return sorted([*results, *refused.values()], key=lambda r: r.index)
     raise Conflict(
         "the push kept colliding with concurrent changes; retry it", rule="concurrent_push"
     )
@@ -344,13 +353,11 @@ def _refusal(
     if record.manager_external_id == record.external_id:
         return "manager_external_id", "an employee cannot be their own manager"
     # Whoever controls an admin's e-mail or status controls admin rights.
-    if (
-        row is not None
-        and row["is_admin"]
-        and not actor.is_admin
-        and (email_key != row["email_key"] or (row["active"] and not desired_active))
-    ):
-        return "email", "only an admin may change an admin's e-mail or status"
+    if row is not None and row["is_admin"] and not actor.is_admin:
+        if email_key != row["email_key"]:
+            return "email", "only an admin may change an admin's e-mail or status"
+        if row["active"] != desired_active:
+            return "active", "only an admin may change an admin's e-mail or status"
     return None
 
 

@@ -1,0 +1,182 @@
+"""Reading an HRIS export's columns: which column holds which record field, and cell values.
+
+Nothing here touches the database or the domain, so the CLI can build its help from it cheaply.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+#: Header spellings taken for a field besides its own name. Headers are compared ignoring case,
+#: spaces, underscores and hyphens, so "Employee ID", "employee_id" and "employeeId" are one.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "external_id": ("employee id", "worker id"),
+    "email": ("work email", "email address"),
+    "given_name": ("first name",),
+    "family_name": ("last name", "surname"),
+    "display_name": ("full name",),
+    "job_title": ("title",),
+    "job_level": ("level", "grade"),
+    "manager_external_id": ("manager id",),
+    "hire_date": ("start date",),
+    "modified_at": ("last modified", "updated at"),
+}
+
+#: The columns a file must have: without them no row could ever be valid.
+REQUIRED_COLUMNS = ("external_id", "email", "given_name", "family_name", "job_level")
+
+_TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"false", "no", "0"})
+# Spreadsheets write whole numbers as "5.0"; anything else is left for validation to refuse.
+_WHOLE_NUMBER = re.compile(r"^[+-]?\d+(\.0*)?$")
+
+
+class MappingProblem(ValueError):
+    """The file's header cannot be mapped onto record fields."""
+
+
+def normalise(header: str) -> str:
+    """A header as it is compared: no case, spaces, underscores or hyphens."""
+    return re.sub(r"[\s_\-]+", "", header).casefold()
+
+
+def parse_mappings(items: Iterable[str], *, fields: Sequence[str]) -> dict[str, str]:
+    """``field=Column`` options as ``{field: column}``."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        name, sep, column = item.partition("=")
+        name, column = name.strip(), column.strip()
+        if not sep or not name or not column:
+            raise MappingProblem(f"--map {item!r}: write it as field=Column")
+        if name not in fields:
+            raise MappingProblem(
+                f"--map {item!r}: {name} is not a record field; fields: {', '.join(fields)}"
+            )
+        if name in mapping:
+            raise MappingProblem(f"--map {item!r}: {name} is mapped twice")
+        mapping[name] = column
+    return mapping
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which column of the file each record field is read from."""
+
+    positions: dict[str, int]
+    ignored: tuple[str, ...]
+
+    def record(self, cells: Sequence[str]) -> dict[str, object]:
+        """A row's record, its cells turned into the JSON-like values the record expects.
+
+        Blank cells are left out: not set, so optional fields are None and defaults apply.
+        """
+        record: dict[str, object] = {}
+        for name, position in self.positions.items():
+            text = cells[position].strip() if position < len(cells) else ""
+            if text:
+                record[name] = cell_value(name, text)
+        return record
+
+
+def map_columns(
+    header: Sequence[str], *, fields: Sequence[str], explicit: dict[str, str]
+) -> ColumnMap:
+    """Map a header onto record fields: ``explicit`` first, then each field's own name or one
+    of its ``ALIASES``; refuse a header without the required columns."""
+    names = [h.strip() for h in header]
+    positions: dict[str, int] = {}
+    for name, column in explicit.items():
+        positions[name] = _find_explicit(names, column, name)
+    taken = set(positions.values())
+    for name in fields:
+        if name in positions:
+            continue
+        position = _find_default(names, name, taken)
+        if position is not None:
+            positions[name] = position
+            taken.add(position)
+    missing = [name for name in REQUIRED_COLUMNS if name not in positions]
+    if missing:
+        raise MappingProblem(
+            "the file has no column for "
+            + ", ".join(f"{m} (looked for {_spellings(m)})" for m in missing)
+            + "; name one with --map FIELD=COLUMN. The header is: "
+            + ", ".join(repr(n) for n in names)
+        )
+    ignored = tuple(n for i, n in enumerate(names) if i not in taken and n)
+    return ColumnMap(positions=positions, ignored=ignored)
+
+
+def _find_explicit(names: list[str], column: str, field: str) -> int:
+    exact = [i for i, n in enumerate(names) if n == column]
+    found = exact or [i for i, n in enumerate(names) if n.casefold() == column.casefold()]
+    if not found:
+        raise MappingProblem(
+            f"--map {field}={column}: the file has no column {column!r}; its header is: "
+            + ", ".join(repr(n) for n in names)
+        )
+    if len(found) > 1:
+        raise MappingProblem(f"--map {field}={column}: the header has {len(found)} such columns")
+    return found[0]
+
+
+def _find_default(names: list[str], field: str, taken: set[int]) -> int | None:
+    # The field's own name wins over an alias, so a file with both "email" and "Work Email"
+    # reads "email" and ignores the other.
+    for spelling in (field, *ALIASES.get(field, ())):
+        key = normalise(spelling)
+        found = [i for i, n in enumerate(names) if normalise(n) == key and i not in taken]
+        if len(found) > 1:
+            raise MappingProblem(
+                f"the header has {len(found)} columns that could be {field} ("
+                + ", ".join(repr(names[i]) for i in found)
+                + f"); choose one with --map {field}=COLUMN"
+            )
+        if found:
+            return found[0]
+    return None
+
+
+def _spellings(field: str) -> str:
+    return " or ".join(repr(s) for s in (field, *ALIASES.get(field, ())))
+
+
+def cell_value(field: str, text: str) -> object:
+    """One non-blank cell as the record wants it; a value that does not convert is passed on
+    as it is, so validation refuses the row with its reason."""
+    if field == "active":
+        word = text.casefold()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        return text
+    if field == "job_level":
+        if _WHOLE_NUMBER.match(text):
+            return int(float(text)) if "." in text else int(text)
+        return text
+    if field == "modified_at":
+        return timestamp(text)
+    # Dates stay text: the record checks them as YYYY-MM-DD and names the field when they
+    # are not.
+    return text
+
+
+def timestamp(text: str) -> object:
+    """An ISO 8601 time; one without an offset (or a bare date) is taken as UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def describe_columns() -> str:
+    """The header spellings recognised by default, one field a line, for the CLI's help."""
+    lines = [
+        f"{field}: {', '.join(repr(a) for a in aliases)}" for field, aliases in ALIASES.items()
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,271 @@
+"""Importing employees from an HRIS's CSV export through the HRIS sync services.
+
+The rows are pushed in batches of at most 1,000 records, each batch in its own transaction, so
+memory stays bounded by the batch size whatever the file's length. Rejected rows are written to
+the errors file as their batch comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.db.engine import Database
+from app.db.models import HrisRun
+from app.domain import hris
+from app.domain.actors import Actor
+from app.domain.errors import DomainError
+from app.domain.hris.records import SourceName
+from app.importing.export import (
+    EXTRA_CELLS,
+    EmployeeCsv,
+    ErrorsFile,
+    ImportProblem,
+    Row,
+    extra_cells_reason,
+)
+
+#: The outcomes of a record, in the order a report lists them.
+OUTCOMES = ("created", "updated", "unchanged", "stale", "invalid")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What to do with the rows."""
+
+    source: str = "csv"
+    dry_run: bool = False
+    snapshot: bool = False
+    batch_size: int = hris.MAX_RECORDS
+
+
+@dataclass
+class SnapshotReport:
+    """How a snapshot run ended."""
+
+    run_id: uuid.UUID
+    status: str
+    active_before: int
+    to_deactivate: int
+    deactivated: int
+    hold_reason: str | None
+
+    @property
+    def held(self) -> bool:
+        return self.status == hris.RunStatus.HELD.value
+
+    @classmethod
+    def of(cls, run: HrisRun) -> SnapshotReport:
+        return cls(
+            run_id=run.id,
+            status=run.status,
+            active_before=run.active_before or 0,
+            to_deactivate=run.to_deactivate or 0,
+            deactivated=run.deactivated,
+            hold_reason=run.hold_reason,
+        )
+
+
+@dataclass
+class ImportReport:
+    """What an import did, row outcomes first."""
+
+    path: Path
+    errors_path: Path
+    source: str
+    dry_run: bool
+    modified_at_from: str
+    ignored_columns: tuple[str, ...] = ()
+    rows: int = 0
+    batches: int = 0
+    last_line: int = 1
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    snapshot: SnapshotReport | None = None
+
+
+ProgressCallback = Callable[[int, int], None]  # rows done, bytes read
+
+
+def check_source(source: str) -> str:
+    """The source name, as the bulk API would accept it."""
+    try:
+        return TypeAdapter(SourceName).validate_python(source)
+    except ValidationError as exc:
+        raise ImportProblem(
+            f"--source {source!r}: letters, digits, '.', '_' or '-', at most 64 characters"
+        ) from exc
+
+
+def import_employees(
+    settings: Settings,
+    export: EmployeeCsv,
+    errors: ErrorsFile,
+    options: ImportOptions,
+    progress: ProgressCallback,
+) -> ImportReport:
+    """Push the export's rows through the HRIS sync services; report what happened."""
+    report = ImportReport(
+        path=export.path,
+        errors_path=errors.path,
+        source=check_source(options.source),
+        dry_run=options.dry_run,
+        modified_at_from=export.modified_at_from,
+        ignored_columns=export.columns.ignored,
+    )
+    asyncio.run(_import(settings, export, errors, options, report, progress))
+    return report
+
+
+async def _import(
+    settings: Settings,
+    export: EmployeeCsv,
+    errors: ErrorsFile,
+    options: ImportOptions,
+    report: ImportReport,
+    progress: ProgressCallback,
+) -> None:
+    db = Database(settings)
+    sync = _Sync(db, export, errors, options, report, progress)
+    try:
+        if not options.dry_run:
+            await sync.run(lambda: _own_transaction(db))
+            return
+        # A dry run does the real work in one transaction and rolls it back, so every
+        # outcome (later batches seeing earlier ones, the circuit breaker) is the real one.
+        async with db.session() as session:
+            try:
+                await sync.run(lambda: _shared_transaction(session))
+            finally:
+                await session.rollback()
+    finally:
+        await db.dispose()
+
+
+@asynccontextmanager
+async def _own_transaction(db: Database) -> AsyncIterator[AsyncSession]:
+    async with db.session() as session:
+        yield session
+        await session.commit()
+
+
+@asynccontextmanager
+async def _shared_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    yield session
+    await session.flush()
+
+
+Unit = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+class _Sync:
+    """One import's pushes: a delta run per batch, or one snapshot run with a page per batch."""
+
+    def __init__(
+        self,
+        db: Database,
+        export: EmployeeCsv,
+        errors: ErrorsFile,
+        options: ImportOptions,
+        report: ImportReport,
+        progress: ProgressCallback,
+    ) -> None:
+        self.db = db
+        self.export = export
+        self.errors = errors
+        self.options = options
+        self.report = report
+        self.progress = progress
+        self.actor = Actor.system()
+
+    async def run(self, unit: Unit) -> None:
+        run_id: uuid.UUID | None = None
+        try:
+            if self.options.snapshot:
+                async with unit() as session:
+                    run = await hris.open_snapshot(session, self.actor, source=self.report.source)
+                    run_id = run.id
+            for batch in self.export.batches(self.options.batch_size):
+                async with unit() as session:
+                    results = await self._push(session, run_id, batch)
+                self._tally(batch, results)
+            if run_id is not None:
+                async with unit() as session:
+                    run = await hris.commit_snapshot(
+                        session,
+                        self.actor,
+                        run_id,
+                        max_share=self.db.settings.hris_max_deactivation_share,
+                    )
+                self.report.snapshot = SnapshotReport.of(run)
+        except BaseException as exc:
+            # Whatever stopped the import, an open snapshot run must not linger: it would
+            # block the source's next full sync. Aborting deactivates nobody.
+            aborted = await self._abort(run_id) if not self.options.dry_run else None
+            if isinstance(exc, DomainError | ImportProblem):
+                raise ImportProblem(self._stopped(str(exc), aborted), self.report) from exc
+            raise
+
+    async def _push(
+        self, session: AsyncSession, run_id: uuid.UUID | None, batch: list[Row]
+    ) -> list[hris.RecordResult]:
+        records: list[Any] = [row.record for row in batch]
+        if run_id is None:
+            _run, results = await hris.push_delta(
+                session, self.actor, source=self.report.source, records=records
+            )
+        else:
+            _run, results = await hris.push_snapshot_page(
+                session, self.actor, run_id, records=records
+            )
+        return results
+
+    def _tally(self, batch: list[Row], results: list[hris.RecordResult]) -> None:
+        report = self.report
+        for result in results:
+            report.counts[result.outcome] = report.counts.get(result.outcome, 0) + 1
+            if result.outcome == "invalid":
+                row = batch[result.index]
+                if EXTRA_CELLS in row.record:
+                    where, reason = None, extra_cells_reason(row, len(self.export.header))
+                else:
+                    where, reason = result.field, result.reason or "invalid"
+                self.errors.write(row, result.external_id, where, reason)
+        self.errors.flush()
+        report.rows += len(batch)
+        report.batches += 1
+        report.last_line = batch[-1].line
+        self.progress(report.rows, self.export.bytes_read)
+
+    async def _abort(self, run_id: uuid.UUID | None) -> str | None:
+        if run_id is None:
+            return None
+        try:
+            async with _own_transaction(self.db) as session:
+                await hris.abort_run(session, self.actor, run_id)
+        except Exception as exc:  # the database may be what failed; say what is left to do
+            return (
+                f"the snapshot run {run_id} could not be aborted ({exc}); abort it with "
+                f"POST /api/v1/hris/runs/{run_id}/abort"
+            )
+        return f"the snapshot run {run_id} was aborted: nobody was deactivated"
+
+    def _stopped(self, why: str, aborted: str | None) -> str:
+        report = self.report
+        parts = [why]
+        if report.rows and not self.options.dry_run:
+            parts.append(
+                f"the {report.rows} rows up to line {report.last_line} were pushed "
+                f"({report.batches} batches) and stay applied"
+            )
+        if aborted is not None:
+            parts.append(aborted)
+        return "; ".join(parts)
