@@ -22,6 +22,8 @@ from app.api.middleware import (
 from app.api.rest.openapi import build_openapi
 from app.api.rest.problems import install_problem_handlers
 from app.api.rest.router import build_api_router
+from app.api.scim.errors import ScimErrorMiddleware, install_scim_error_handlers
+from app.api.scim.router import build_scim_router
 from app.config import Settings, check_settings, get_settings
 from app.db.engine import Database
 from app.domain import employees, pairings
@@ -116,18 +118,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.background_tasks = set()
 
     install_problem_handlers(app)
+    install_scim_error_handlers(app)  # under /scim/v2, errors are SCIM Error messages
     app.openapi = lambda: build_openapi(app, PUBLIC_PATHS)  # type: ignore[method-assign]
     app.include_router(ops_router)
     app.include_router(build_api_router())
+    app.include_router(build_scim_router())
 
-    # Outermost last: request id → metrics/logs → body limit → idempotency → app.
+    # Outermost last: request id → metrics/logs → SCIM errors → body limit → idempotency → app.
     app.add_middleware(
         IdempotencyMiddleware,
         db_getter=lambda: app.state.db,
         ttl_hours=settings.idempotency_ttl_hours,
         retry_after=settings.retry_after_seconds,
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        batch_max_bytes=settings.batch_max_body_bytes,
+    )
+    app.add_middleware(ScimErrorMiddleware)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     return app

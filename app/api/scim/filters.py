@@ -1,5 +1,6 @@
 """SCIM filters translated into a SQL condition over the ``Employee`` table, so that a filter is
-answered by the database, never by loading users. Parsing is in ``filter_parser``."""
+answered by the database, never by loading users. Parsing is in ``filter_parser``. The same
+attribute map orders list responses (``sortBy``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, false, func, literal, not_, or_, true
@@ -46,6 +47,7 @@ __all__ = [
     "Value",
     "ValuePath",
     "parse",
+    "sort_keys",
     "to_sql",
 ]
 
@@ -54,6 +56,7 @@ __all__ = [
 
 CORE_USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:user"
 ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user"
+REVMENTOR_USER_SCHEMA = "urn:revmentor:params:scim:schemas:extension:revmentor:2.0:user"
 
 
 class _Kind(enum.Enum):
@@ -61,6 +64,8 @@ class _Kind(enum.Enum):
     BOOLEAN = "boolean"
     DATETIME = "dateTime"
     UUID = "uuid"
+    INTEGER = "integer"
+    DATE = "date"
 
 
 @dataclass(frozen=True)
@@ -78,13 +83,30 @@ class _Constant:
     value: str | bool
 
 
-_Attribute = _Column | _Constant
+@dataclass(frozen=True)
+class _ManagerReference:
+    """``manager.value``: the manager's id once linked, else the external id the source named
+    (kept until that person arrives). Compares with ``eq``/``ne`` and ``pr`` only."""
+
+
+_Attribute = _Column | _Constant | _ManagerReference
 
 _WORK_EMAIL = _Column("email", _Kind.STRING)
 _DEPARTMENT = _Column("department", _Kind.STRING, nullable=True)
+_MANAGER = _ManagerReference()
+_TIME_ZONE = _Column("time_zone", _Kind.STRING)
+
+
+def _both_ways(prefix: str, attributes: dict[str, _Attribute]) -> dict[str, _Attribute]:
+    """An extension's attributes keyed ``prefix:<name>`` (written URN-qualified) and bare
+    (clients often leave the URN out; no core attribute shares these names)."""
+    keyed = {f"{prefix}:{name}": attribute for name, attribute in attributes.items()}
+    return {**keyed, **attributes}
+
 
 #: SCIM attribute (lower-cased ``name[.subattr]``) → where it lives. Core-schema attributes may also
-#: be written URN-qualified; enterprise ones are keyed ``enterprise:<name>``.
+#: be written URN-qualified; enterprise ones are keyed ``enterprise:<name>``, Revmentor ones
+#: ``revmentor:<name>``; both may also be written bare.
 _ATTRIBUTES: dict[str, _Attribute] = {
     "id": _Column("id", _Kind.UUID, case_exact=True),
     "externalid": _Column("external_id", _Kind.STRING, nullable=True, case_exact=True),
@@ -98,10 +120,32 @@ _ATTRIBUTES: dict[str, _Attribute] = {
     "emails.value": _WORK_EMAIL,
     "emails.type": _Constant("work"),
     "emails.primary": _Constant(True),
-    "department": _DEPARTMENT,
-    "enterprise:department": _DEPARTMENT,
+    "timezone": _TIME_ZONE,
     "meta.created": _Column("created_at", _Kind.DATETIME),
     "meta.lastmodified": _Column("updated_at", _Kind.DATETIME),
+    **_both_ways(
+        "enterprise",
+        {
+            "department": _DEPARTMENT,
+            "employeenumber": _Column("employee_number", _Kind.STRING, nullable=True),
+            "division": _Column("division", _Kind.STRING, nullable=True),
+            "organization": _Column("organization", _Kind.STRING, nullable=True),
+            "costcenter": _Column("cost_center", _Kind.STRING, nullable=True),
+            "manager": _MANAGER,  # a complex attribute compares through its "value"
+            "manager.value": _MANAGER,
+        },
+    ),
+    **_both_ways(
+        "revmentor",
+        {
+            "joblevel": _Column("job_level", _Kind.INTEGER),
+            "location": _Column("location", _Kind.STRING, nullable=True),
+            "hiredate": _Column("hire_date", _Kind.DATE, nullable=True),
+            "terminationdate": _Column("termination_date", _Kind.DATE, nullable=True),
+        },
+    ),
+    # Bare "timeZone" is the core "timezone" (names are case-insensitive): the same column.
+    "revmentor:timezone": _TIME_ZONE,
 }
 
 _ORDERING = {Operator.GT, Operator.GE, Operator.LT, Operator.LE}
@@ -141,6 +185,8 @@ def _resolve(path: AttrPath, parent: AttrPath | None = None) -> _Attribute:
         schema = uri.lower()
         if schema == ENTERPRISE_USER_SCHEMA:
             key = f"enterprise:{key}"
+        elif schema == REVMENTOR_USER_SCHEMA:
+            key = f"revmentor:{key}"
         elif schema != CORE_USER_SCHEMA:
             raise InvalidFilter(f"unknown schema {uri!r}", position=path.position)
     attribute = _ATTRIBUTES.get(key)
@@ -298,20 +344,87 @@ def _compare(attribute: _Column, node: Comparison) -> ColumnElement[bool]:
                 f"{path}: {value!r} is not a valid id", position=path.position
             ) from None
         return column == identifier if op is Operator.EQ else column != identifier
-    # _Kind.DATETIME
-    if op in _SUBSTRING:
+    if attribute.kind is _Kind.INTEGER:
+        return _compare_ordered(attribute, column, node, _whole_number(value, path), "an integer")
+    if attribute.kind is _Kind.DATE:
+        return _compare_ordered(attribute, column, node, _parse_date(value, path), "a date")
+    return _compare_ordered(attribute, column, node, _parse_datetime(value, path), "a date-time")
+
+
+def _whole_number(value: Value, path: AttrPath) -> int:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidFilter(
-            f"{path} is a date-time: use eq, ne, gt, ge, lt or le", position=path.position
+            f"{path} is an integer: compare it with a number, not {json.dumps(value)}",
+            position=path.position,
         )
-    moment = _parse_datetime(value, path)
-    return {
-        Operator.EQ: column == moment,
-        Operator.NE: column != moment,
-        Operator.GT: column > moment,
-        Operator.GE: column >= moment,
-        Operator.LT: column < moment,
-        Operator.LE: column <= moment,
-    }[op]
+    return value
+
+
+def _parse_date(value: Value, path: AttrPath) -> date:
+    # A date-time names its day (identity providers write dates as date-times).
+    text = value[:10] if isinstance(value, str) and _RFC3339.fullmatch(value) else value
+    try:
+        if not isinstance(text, str) or len(text) != 10:
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidFilter(
+            f'{path} compares with a date such as "2024-05-01", not {json.dumps(value)}',
+            position=path.position,
+        ) from None
+
+
+def _compare_ordered(
+    attribute: _Column, column: ColumnElement[Any], node: Comparison, value: Any, kind: str
+) -> ColumnElement[bool]:
+    """Numbers, dates and date-times: equality and order, no substrings."""
+    if node.op in _SUBSTRING:
+        raise InvalidFilter(
+            f"{node.path} is {kind}: use eq, ne, gt, ge, lt or le", position=node.path.position
+        )
+    if node.op is Operator.NE:
+        return or_(column.is_(None), column != value) if attribute.nullable else column != value
+    condition = {
+        Operator.EQ: column == value,
+        Operator.GT: column > value,
+        Operator.GE: column >= value,
+        Operator.LT: column < value,
+        Operator.LE: column <= value,
+    }[node.op]
+    return _null_safe(attribute, column, condition)
+
+
+def _manager_columns() -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    columns = sa_inspect(Employee).columns
+    return columns["manager_id"], columns["manager_external_id"]
+
+
+def _manager_present() -> ColumnElement[bool]:
+    linked, pending = _manager_columns()
+    return or_(linked.is_not(None), pending.is_not(None))
+
+
+def _compare_manager(node: Comparison) -> ColumnElement[bool]:
+    path, op, value = node.path, node.op, node.value
+    if value is None and op in (Operator.EQ, Operator.NE):
+        absent = not_(_manager_present())
+        return absent if op is Operator.EQ else not_(absent)
+    if op not in (Operator.EQ, Operator.NE) or not isinstance(value, str):
+        raise InvalidFilter(
+            f"{path} only compares with 'eq'/'ne' and a quoted id", position=path.position
+        )
+    linked, pending = _manager_columns()
+    # The value is the manager's id once linked; until then the reference the source sent.
+    waiting = and_(linked.is_(None), pending.is_not(None), pending == value)
+    try:
+        identifier = uuid.UUID(value)
+    except ValueError:
+        matches = waiting
+    else:
+        matches = or_(and_(linked.is_not(None), linked == identifier), waiting)
+    return matches if op is Operator.EQ else not_(matches)
 
 
 def _column(attribute: _Column) -> ColumnElement[Any]:
@@ -337,6 +450,8 @@ def _translate(node: Filter, parent: AttrPath | None) -> ColumnElement[bool]:
         # is the inner filter applied to that one value.
         return _translate(node.filter, node.path)
     attribute = _resolve(node.path, parent)
+    if isinstance(attribute, _ManagerReference):
+        return _manager_present() if isinstance(node, Present) else _compare_manager(node)
     if isinstance(node, Present):
         return true() if isinstance(attribute, _Constant) else _present(attribute)
     if isinstance(attribute, _Constant):
@@ -347,3 +462,35 @@ def _translate(node: Filter, parent: AttrPath | None) -> ColumnElement[bool]:
 def to_sql(node: Filter) -> ColumnElement[bool]:
     """The SQL condition over ``Employee`` that holds exactly for the rows ``node`` matches."""
     return _translate(node, None)
+
+
+def sort_keys(text: str, *, descending: bool = False) -> list[ColumnElement[Any]]:
+    """The ORDER BY keys for ``sortBy`` (RFC 7644 section 3.4.2.3): strings compare without case
+    unless case-exact, and people without a value come last ascending, first descending."""
+    try:
+        # The grammar of an attribute path is the filter's: "<path> pr" parses exactly when
+        # the text is one path.
+        node = parse(f"{text} pr")
+    except InvalidFilter:
+        node = None
+    if not isinstance(node, Present):
+        raise InvalidFilter(f"sortBy must name one attribute, not {text!r}")
+    attribute = _resolve(node.path)
+    if isinstance(attribute, _Constant):
+        raise InvalidFilter(f"{node.path} has the same value for everyone: it cannot sort")
+    if isinstance(attribute, _ManagerReference):
+        linked, pending = _manager_columns()
+        columns = [linked, pending]
+    else:
+        column = _column(attribute)
+        if attribute.kind is _Kind.STRING and not attribute.case_exact:
+            column = func.lower(column)
+        if attribute.kind is _Kind.STRING:
+            column = _byte_order(column)
+        columns = [column]
+    keys: list[ColumnElement[Any]] = []
+    for column in columns:
+        # "IS NULL" first: both databases then put missing values where RFC 7644 wants them.
+        missing = column.is_(None)
+        keys += [missing.desc(), column.desc()] if descending else [missing, column]
+    return keys

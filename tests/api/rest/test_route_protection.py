@@ -3,7 +3,8 @@
 The route list is read from the application itself (not written down here), so a route added
 without protection makes these tests fail. Public routes are the allow-list in
 ``app.main.PUBLIC_PATHS``; everything else must depend on ``app.api.deps.require_actor`` and
-answer an anonymous or badly authenticated call with a 401 problem document.
+answer an anonymous or badly authenticated call with a 401 problem document (under ``/scim/v2``,
+with a 401 SCIM Error message: RFC 7644 has its own error format).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from tests.factories import Factory
 
 SYSTEM = Actor.system()
 PROBLEM_JSON = "application/problem+json"
+SCIM_JSON = "application/scim+json"
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -195,8 +198,15 @@ async def _call(
 
 def assert_unauthenticated(response: httpx.Response, endpoint: Endpoint) -> None:
     assert response.status_code == 401, f"{endpoint}: {response.status_code} {response.text}"
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
     assert response.headers["www-authenticate"].startswith("Bearer")
+    if endpoint.path.startswith("/scim/v2/"):
+        assert response.headers["content-type"].startswith(SCIM_JSON)
+        if endpoint.method != "HEAD":
+            error = response.json()
+            assert error["schemas"] == [SCIM_ERROR]
+            assert error["status"] == "401"
+        return
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
     if endpoint.method != "HEAD":
         problem = response.json()
         assert problem["status"] == 401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +25,7 @@ from app.api.scim.filters import (
     Value,
     ValuePath,
     parse,
+    sort_keys,
     to_sql,
 )
 from app.db.engine import Database
@@ -446,6 +447,247 @@ async def test_sql_agrees_with_python_on_random_filters(
             session.add(employee)
             ids.append(employee.id)
             if evaluate(node, {"display_name": display_name, "department": department}):
+                expected.add(employee.id)
+        await session.flush()
+        stmt = select(Employee.id).where(col(Employee.id).in_(ids), to_sql(node))
+        assert set((await session.execute(stmt)).scalars()) == expected
+        await session.rollback()
+
+
+# --- enterprise and Revmentor attributes ------------------------------------------------------
+
+REVMENTOR = "urn:revmentor:params:scim:schemas:extension:revmentor:2.0:User"
+
+
+@pytest.fixture
+async def org(db: Database, factory: Factory) -> dict[str, uuid.UUID]:
+    """People with the enterprise and Revmentor attributes set, and a management line."""
+    boss = await factory.employee(
+        email="boss@example.com",
+        external_id="HR-1",
+        employee_number="1001",
+        division="Retail",
+        organization="Contoso",
+        cost_center="CC-10",
+        job_level=12,
+        location="Berlin",
+        time_zone="Europe/Berlin",
+        hire_date="2010-03-01",
+    )
+    ivy = await factory.employee(
+        email="ivy@example.com",
+        employee_number="1002",
+        division="retail",
+        organization="Fabrikam",
+        cost_center="CC-20",
+        job_level=4,
+        location="Lisbon",
+        time_zone="Europe/Lisbon",
+        hire_date="2022-09-15",
+        termination_date="2099-01-31",
+        manager_id=boss.id,
+    )
+    jon = await factory.employee(
+        email="jon@example.com",
+        job_level=2,
+        time_zone="UTC",
+        manager_external_id="HR-404",  # named by the source, not provisioned yet
+    )
+    return {"boss": boss.id, "ivy": ivy.id, "jon": jon.id}
+
+
+ORG_CASES: list[tuple[str, set[str]]] = [
+    ('employeeNumber eq "1002"', {"ivy"}),
+    (f'{ENTERPRISE}:employeeNumber sw "100"', {"boss", "ivy"}),
+    ('division eq "RETAIL"', {"boss", "ivy"}),
+    (f'{ENTERPRISE}:organization eq "fabrikam"', {"ivy"}),
+    ('costCenter co "-1"', {"boss"}),
+    (f"{ENTERPRISE}:costCenter pr", {"boss", "ivy"}),
+    ("not (division pr)", {"jon"}),
+    ("jobLevel gt 3", {"boss", "ivy"}),
+    (f"{REVMENTOR}:jobLevel le 4", {"ivy", "jon"}),
+    ("jobLevel eq 12.0", {"boss"}),
+    ("jobLevel ne 2", {"boss", "ivy"}),
+    ('location eq "lisbon"', {"ivy"}),
+    (f'{REVMENTOR}:location ne "Berlin"', {"ivy", "jon"}),
+    ('timezone eq "europe/berlin"', {"boss"}),
+    (f'{REVMENTOR}:timeZone sw "Europe/"', {"boss", "ivy"}),
+    ('hireDate ge "2020-01-01"', {"ivy"}),
+    (f'{REVMENTOR}:hireDate lt "2020-01-01T00:00:00Z"', {"boss"}),
+    ("hireDate eq null", {"jon"}),
+    ('terminationDate gt "2030-01-01"', {"ivy"}),
+    ('not (terminationDate le "2030-01-01")', {"boss", "ivy", "jon"}),
+    ("manager pr", {"ivy", "jon"}),
+    (f"not ({ENTERPRISE}:manager.value pr)", {"boss"}),
+    ('manager.value eq "HR-404"', {"jon"}),
+    (f'{ENTERPRISE}:manager[value eq "HR-404"]', {"jon"}),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ORG_CASES)
+async def test_enterprise_and_revmentor_filters(
+    db: Database, org: dict[str, uuid.UUID], text: str, expected: set[str]
+) -> None:
+    async with db.session() as session:
+        found = set(
+            (await session.execute(select(Employee.id).where(to_sql(parse(text))))).scalars()
+        )
+    assert {name for name, id_ in org.items() if id_ in found} == expected
+
+
+async def test_manager_value_matches_the_managers_id(
+    db: Database, org: dict[str, uuid.UUID]
+) -> None:
+    async with db.session() as session:
+        for text, expected in [
+            (f'manager.value eq "{org["boss"]}"', {org["ivy"]}),
+            (f'manager.value ne "{org["boss"]}"', {org["boss"], org["jon"]}),
+            (f'{ENTERPRISE}:manager eq "{str(org["boss"]).upper()}"', {org["ivy"]}),
+            ("manager.value eq null", {org["boss"]}),
+        ]:
+            stmt = select(Employee.id).where(to_sql(parse(text)))
+            assert set((await session.execute(stmt)).scalars()) == expected, text
+
+
+ORG_ERRORS = [
+    'jobLevel co "1"',
+    'jobLevel eq "3"',
+    "jobLevel eq true",
+    "jobLevel gt 2.5",
+    'hireDate gt "yesterday"',
+    'hireDate co "2020"',
+    "hireDate eq 2020",
+    'manager.value gt "x"',
+    "manager.value eq 5",
+    'manager.displayName eq "Boss"',
+    f'{REVMENTOR}:department eq "x"',
+    f"{ENTERPRISE}:jobLevel eq 1",
+]
+
+
+@pytest.mark.parametrize("text", ORG_ERRORS)
+def test_enterprise_and_revmentor_filters_that_cannot_apply(text: str) -> None:
+    with pytest.raises(InvalidFilter):
+        to_sql(parse(text))
+
+
+# --- sortBy ------------------------------------------------------------------------------------
+
+
+async def test_sort_keys_order_rows_in_sql(db: Database, org: dict[str, uuid.UUID]) -> None:
+    names = {id_: name for name, id_ in org.items()}
+
+    async def ordered(text: str, *, descending: bool = False) -> list[str]:
+        keys = sort_keys(text, descending=descending)
+        async with db.session() as session:
+            stmt = select(Employee.id).order_by(*keys, Employee.id)
+            return [names[i] for i in (await session.execute(stmt)).scalars()]
+
+    assert await ordered("jobLevel") == ["jon", "ivy", "boss"]
+    assert await ordered(f"{REVMENTOR}:jobLevel", descending=True) == ["boss", "ivy", "jon"]
+    # Missing values last ascending, first descending; strings without case.
+    assert await ordered("division") == ["boss", "ivy", "jon"]
+    assert (await ordered("division", descending=True))[0] == "jon"
+    assert await ordered("hireDate") == ["boss", "ivy", "jon"]
+    assert await ordered("USERNAME") == ["boss", "ivy", "jon"]
+
+
+@pytest.mark.parametrize(
+    "text", ["nickName", "emails.type", "emails.primary", "userName or title", "", "userName pr"]
+)
+def test_sort_keys_refuse_what_cannot_sort(text: str) -> None:
+    with pytest.raises(InvalidFilter):
+        sort_keys(text)
+
+
+# --- property: numbers and dates agree with Python too ----------------------------------------
+
+DAYS = st.dates(min_value=date(2019, 12, 30), max_value=date(2020, 1, 3))
+ORDERED_OPS = ["eq", "ne", "gt", "ge", "lt", "le", "pr"]
+
+
+@st.composite
+def ordered_leaves(draw: st.DrawFn) -> str:
+    attribute = draw(st.sampled_from(["jobLevel", f"{REVMENTOR}:hireDate"]))
+    op = draw(st.sampled_from(ORDERED_OPS))
+    if op == "pr":
+        return f"{attribute} pr"
+    if attribute == "jobLevel":
+        return f"{attribute} {op} {draw(st.integers(0, 4))}"
+    return f'{attribute} {op} "{draw(DAYS).isoformat()}"'
+
+
+ordered_filters = st.recursive(
+    ordered_leaves(),
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(
+            lambda t: f"({t[0]}) {t[1]} ({t[2]})"
+        ),
+        inner.map(lambda f: f"not ({f})"),
+    ),
+    max_leaves=4,
+)
+
+
+def evaluate_ordered(node: Filter, row: dict[str, object]) -> bool:
+    if isinstance(node, And):
+        return evaluate_ordered(node.left, row) and evaluate_ordered(node.right, row)
+    if isinstance(node, Or):
+        return evaluate_ordered(node.left, row) or evaluate_ordered(node.right, row)
+    if isinstance(node, Not):
+        return not evaluate_ordered(node.operand, row)
+    assert isinstance(node, Comparison | Present)
+    key = "job_level" if node.path.key == "joblevel" else "hire_date"
+    actual = row[key]
+    if isinstance(node, Present):
+        return actual is not None
+    value: object = node.value
+    if key == "hire_date":
+        assert isinstance(value, str)
+        value = date.fromisoformat(value)
+    if actual is None:
+        return node.op is Operator.NE
+    compare = {
+        Operator.EQ: lambda a, b: a == b,
+        Operator.NE: lambda a, b: a != b,
+        Operator.GT: lambda a, b: a > b,
+        Operator.GE: lambda a, b: a >= b,
+        Operator.LT: lambda a, b: a < b,
+        Operator.LE: lambda a, b: a <= b,
+    }[node.op]
+    return bool(compare(actual, value))
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 4), st.none() | DAYS), min_size=1, max_size=5),
+    text=ordered_filters,
+)
+async def test_sql_agrees_with_python_on_numbers_and_dates(
+    db: Database, rows: list[tuple[int, date | None]], text: str
+) -> None:
+    node = parse(text)
+    async with db.session() as session:  # never committed
+        expected: set[uuid.UUID] = set()
+        ids: list[uuid.UUID] = []
+        for level, hired in rows:
+            email = f"{uuid.uuid4().hex}@example.com"
+            employee = Employee(
+                email=email,
+                email_key=email,
+                given_name="G",
+                family_name="F",
+                display_name="G F",
+                job_level=level,
+                hire_date=hired,
+            )
+            session.add(employee)
+            ids.append(employee.id)
+            if evaluate_ordered(node, {"job_level": level, "hire_date": hired}):
                 expected.add(employee.id)
         await session.flush()
         stmt = select(Employee.id).where(col(Employee.id).in_(ids), to_sql(node))
