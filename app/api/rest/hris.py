@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
 from app.api.deps import ActorDep, SessionDep, SettingsDep
 from app.api.rest.conditional import set_etag
@@ -27,23 +28,39 @@ RECORDS_DESCRIPTION = (
     "`department`, `division`, `organization`, `cost_center`, `employee_number`, `location`, "
     "`time_zone`, `manager_external_id`, `hire_date`, `termination_date`, `active`."
 )
+# Each item is taken as it comes: a record that is not an object is reported as invalid like
+# any other bad record, and the rest of the push is kept (so the document says "any value").
+RawRecord = Annotated[
+    Any,
+    WithJsonSchema(
+        {"description": "An employee record (an object); anything else is reported invalid."}
+    ),
+]
 Records = Annotated[
-    list[dict[str, Any]],
+    list[RawRecord],
     Field(max_length=service.MAX_RECORDS, description=RECORDS_DESCRIPTION),
 ]
-
-
-class DeltaPushIn(StrictInput):
-    """Records from one source, upserted by external id."""
-
-    source: SourceName = Field(description="The HRIS the records come from, e.g. `workday`.")
-    records: Records
 
 
 class PageIn(StrictInput):
     """One page of a snapshot run."""
 
     records: Records
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_characters(cls, data: Any) -> Any:
+        # Each record is checked on its own (a bad one is reported, the others kept); only
+        # the envelope's own text is checked here.
+        if isinstance(data, dict) and "\x00" in str(data.get("source", "")):
+            raise ValueError("text must not contain NUL (U+0000) characters")
+        return data
+
+
+class DeltaPushIn(PageIn):
+    """Records from one source, upserted by external id."""
+
+    source: SourceName = Field(description="The HRIS the records come from, e.g. `workday`.")
 
 
 class SnapshotOpenIn(StrictInput):
@@ -115,19 +132,32 @@ class HrisRunOut(HrisRunSummary):
     errors: list[RunError] = Field(description="The first 1,000 rejected records and why.")
 
 
-def _push_out(run_id: uuid.UUID, results: list[service.RecordResult]) -> PushOut:
+def _push_out(run_id: uuid.UUID, results: list[service.RecordResult]) -> Response:
+    """The push's answer, written directly: a thousand results would otherwise be validated
+    twice on the way out (the shape is ``PushOut``, which the OpenAPI document declares)."""
     counts: dict[str, int] = {}
     for result in results:
         counts[result.outcome] = counts.get(result.outcome, 0) + 1
-    return PushOut(
-        run_id=run_id,
-        counts=counts,
-        results=[RecordResultOut.model_validate(r, from_attributes=True) for r in results],
-    )
+    body = {
+        "run_id": str(run_id),
+        "counts": counts,
+        "results": [
+            {
+                "index": r.index,
+                "external_id": r.external_id,
+                "outcome": r.outcome,
+                "employee_id": None if r.employee_id is None else str(r.employee_id),
+                "field": r.field,
+                "reason": r.reason,
+            }
+            for r in results
+        ],
+    }
+    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
 
 
 @router.post("/employees:batch", response_model=PushOut, responses=CREATE_ERRORS)
-async def push_employees(data: DeltaPushIn, session: SessionDep, actor: ActorDep) -> PushOut:
+async def push_employees(data: DeltaPushIn, session: SessionDep, actor: ActorDep) -> Response:
     """Upsert up to 1,000 employee records by external id (`hris:write`). Older records than
     stored are `stale`; invalid ones are reported with the reason; the valid ones are kept."""
     run, results = await service.push_delta(
@@ -157,7 +187,7 @@ async def open_snapshot_run(
 @router.post("/runs/{run_id}/employees:batch", response_model=PushOut, responses=CREATE_ERRORS)
 async def push_snapshot_page(
     run_id: uuid.UUID, data: PageIn, session: SessionDep, actor: ActorDep
-) -> PushOut:
+) -> Response:
     """Push one page (up to 1,000 records) of an open snapshot run; the records apply now."""
     run, results = await service.push_snapshot_page(session, actor, run_id, records=data.records)
     await session.commit()

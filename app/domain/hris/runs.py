@@ -6,8 +6,8 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, delete, func, select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -182,12 +182,21 @@ async def push_snapshot_page(
 async def _remember(session: AsyncSession, run: HrisRun, external_ids: set[str | None]) -> None:
     """Note who the snapshot has seen. Invalid records count: a person whose record had a bad
     e-mail still works here and must not be deactivated for it."""
-    rows = [{"run_id": run.id, "external_id": e} for e in external_ids if e is not None]
-    if not rows:
+    seen = [e for e in external_ids if e is not None]
+    if not seen:
         return
-    dialect = session.get_bind().dialect.name
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(HrisRunEntry)
-    await session.execute(stmt.on_conflict_do_nothing(), rows)
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement, the ids as one array (a retried page finds them there already).
+        await session.execute(
+            text(
+                "INSERT INTO hris_run_entries (run_id, external_id) "
+                "SELECT :run, unnest(CAST(:seen AS VARCHAR[])) ON CONFLICT DO NOTHING"
+            ),
+            {"run": run.id, "seen": seen},
+        )
+        return
+    rows = [{"run_id": run.id, "external_id": e} for e in seen]
+    await session.execute(sqlite.insert(HrisRunEntry).on_conflict_do_nothing(), rows)
 
 
 def _missing(run: HrisRun) -> ColumnElement[bool]:
@@ -204,8 +213,9 @@ async def commit_snapshot(
     session: AsyncSession, actor: Actor, run_id: uuid.UUID, *, max_share: float
 ) -> HrisRun:
     """Finish a snapshot run: deactivate the source's people it did not contain — unless that
-    is more than ``max_share`` of the source's active people, in which case the run is held
-    for an admin, and nobody is deactivated until one approves."""
+    is more than ``max_share`` of the source's active people, or (committed by a sync client)
+    includes admins, in which case the run is held for an admin, and nobody is deactivated
+    until one approves."""
     _require_hris(actor)
     run = await _locked_run(session, actor, run_id, RunStatus.OPEN)
     active = await session.scalar(
@@ -216,12 +226,24 @@ async def commit_snapshot(
     missing = await session.scalar(select(func.count()).where(_missing(run)))
     run.active_before, run.to_deactivate = active or 0, missing or 0
     run.max_deactivation_share = max_share
-    if run.to_deactivate and run.to_deactivate > max_share * run.active_before:
+    # Only admins change an admin's status (as with a record saying ``active: false``).
+    admins = 0
+    if run.to_deactivate and not actor.is_admin:
+        admins = (
+            await session.scalar(
+                select(func.count()).where(_missing(run), col(Employee.is_admin).is_(True))
+            )
+            or 0
+        )
+    too_many = run.to_deactivate > max_share * run.active_before
+    if too_many or admins:
         run.status = RunStatus.HELD.value
         run.hold_reason = (
             f"the snapshot would deactivate {run.to_deactivate} of {run.active_before} active "
-            f"people from {run.source}, more than the allowed {max_share:.0%}: an admin must "
-            "approve or reject it"
+            f"people from {run.source}"
+            + (f", more than the allowed {max_share:.0%}" if too_many else "")
+            + (f", {admins} of them admins, whom only an admin may deactivate" if admins else "")
+            + ": an admin must approve or reject it"
         )
         touch(run)
         await session.flush()

@@ -13,7 +13,9 @@ the answers of exactly the actors allowed to read it (access table in app/domain
   shared with the partner: those and the partner;
 - a concern's description: its raiser, the program's managers and admins who are not in the
   pairing; its resolution: the program's managers and admins only;
-- readers, audit clients, other participants and other programs' managers: nothing.
+- readers, audit clients, other participants and other programs' managers: nothing;
+- an HRIS run's report (the records a sync pushed and why they were refused): admins and the
+  HRIS sync client only, who in turn read nothing of a pairing.
 
 The partner never learns that a concern exists: every GET answer they get is byte-identical
 before and after a concern is raised and handled. The audit log holds none of the texts.
@@ -77,6 +79,7 @@ class Scenario:
     admin: Person
     reader: Service
     auditor: Service
+    hris: Service
     ids: dict[str, list[str]] = field(default_factory=dict)
     markers: dict[str, str] = field(default_factory=dict)
     #: marker name -> the actors who may read it
@@ -94,6 +97,7 @@ class Scenario:
             "admin": self.admin,
             "reader": self.reader,
             "auditor": self.auditor,
+            "hris": self.hris,
         }
 
     def add(self, name: str, allowed: set[str]) -> str:
@@ -126,6 +130,7 @@ async def build(client: httpx.AsyncClient, factory: Factory, db: Database) -> Sc
         admin=await factory.admin(),
         reader=await factory.service("read", name="dashboard"),
         auditor=await factory.service("audit:read", name="siem"),
+        hris=await factory.service("hris:write", name="workday-sync"),
     )
     mentor, mentee, pid = paired.mentor, paired.mentee, paired.id
     today = utcnow().date().isoformat()
@@ -271,6 +276,26 @@ async def build(client: httpx.AsyncClient, factory: Factory, db: Database) -> Sc
         **{"If-Match": f'"v{declined.pairing.version}"'},
     )
 
+    # An HRIS push with a record refused: the run's report names it and says why.
+    sync = await post(
+        client,
+        s.hris,
+        f"{API}/hris/employees:batch",
+        {
+            "source": "workday",
+            "records": [
+                {
+                    "external_id": s.add("hris-refused", {"admin", "hris"}),
+                    "modified_at": "2025-03-01T09:00:00Z",
+                    "email": "new.hire@example.com",
+                    "given_name": "New",
+                    "family_name": "Hire",
+                }
+            ],
+        },
+    )
+    assert sync["counts"] == {"invalid": 1}
+
     # Records no route of the scenario creates: a matching run and a pairing request.
     async with db.session() as session:
         run = MatchingRun(
@@ -318,7 +343,7 @@ async def build(client: httpx.AsyncClient, factory: Factory, db: Database) -> Sc
         "enrollment_id": [
             str(enrollments[p.id].id) for p in (mentor, mentee, neighbour.mentor, neighbour.mentee)
         ],
-        "run_id": [run_id],
+        "run_id": [run_id, str(sync["run_id"])],  # a matching run and an HRIS run
         "pairing_id": [str(p.id) for p in (paired, neighbour, ended, declined, other)],
         "request_id": [request_id],
         "goal_id": [str(goal["id"])],
@@ -447,6 +472,8 @@ def test_every_get_route_is_walked(app: FastAPI) -> None:
         f"{API}/programs/{{program_id}}/pairing-health",
         f"{API}/pairings/{{pairing_id}}/health",
         f"{API}/check-ins/{{check_in_id}}/private-note",
+        f"{API}/hris/runs",
+        f"{API}/hris/runs/{{run_id}}",
     }
     assert must_walk <= set(routes) - set(SKIPPED)
 
