@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,7 +27,7 @@ from app.api.scim.errors import ScimErrorMiddleware, install_scim_error_handlers
 from app.api.scim.router import build_scim_router
 from app.config import Settings, check_settings, get_settings
 from app.db.engine import Database
-from app.domain import employees, pairings
+from app.domain import employees, hris, pairings
 from app.domain.actors import Actor
 from app.domain.matching import runs as matching_runs
 from app.observability import configure_logging
@@ -57,6 +58,7 @@ async def maintain(db: Database) -> dict[str, int]:
             "pairings_completed": await pairings.complete_finished_pairings(session, system),
             "runs_failed": await matching_runs.fail_stale_runs(session),
             "employees_terminated": await employees.apply_due_terminations(session, system),
+            "managers_linked": await hris.link_pending_managers(session),
         }
         await session.commit()
     done["idempotency_keys_purged"] = await purge_expired_idempotency_records(db)
@@ -91,6 +93,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Everything loaded so far (modules, routes, schemas) lives as long as the process:
+        # keep it out of the collector's full passes, which bulk requests would otherwise make
+        # walk it again and again.
+        gc.freeze()
         maintenance = asyncio.create_task(
             run_maintenance(app, settings.maintenance_interval_seconds)
         )

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, EmailStr, TypeAdapter, ValidationError
 
 from app.domain.employees import EmployeeCreate, EmployeeUpdate
 from app.domain.enrollments import EnrollmentCreate, EnrollmentUpdate, TimeWindow
 from app.domain.programs import MatchingSettings, ProgramCreate, ProgramUpdate
 from app.domain.tokens import TokenCreate
-from app.domain.values import Tags
+from app.domain.values import Email, Tags
 
 BASE: dict[str, Any] = {
     "email": "ada@example.com",
@@ -247,3 +247,38 @@ def test_other_control_and_unicode_text_is_kept() -> None:
     assert employee.given_name == "Zoë"
     assert employee.family_name == "Ørsted-Nakamura 中村"
     assert employee.job_title == "a\tb"
+
+
+# --- e-mail addresses ------------------------------------------------------------------------
+
+_EMAIL_STR = TypeAdapter(EmailStr)
+_EMAIL = TypeAdapter(Email)
+_LOCAL = st.text(alphabet="abcXYZ09._+-'!#ü\"", min_size=0, max_size=70)
+_DOMAIN = st.lists(
+    st.text(alphabet="abcXYZ09-ü", min_size=0, max_size=66), min_size=1, max_size=4
+).map(".".join)
+_TLDS = st.sampled_from(["com", "COM", "org", "test", "local", "localhost", "c0m", "123", "x", ""])
+
+
+def _outcome(adapter: TypeAdapter[str], value: object) -> str | None:
+    try:
+        return adapter.validate_python(value)
+    except ValidationError:
+        return None
+
+
+@settings(max_examples=400, deadline=None)
+@given(local=_LOCAL, domain=_DOMAIN, tld=_TLDS, at=st.sampled_from(["@", "@@", ""]))
+def test_the_fast_email_check_decides_exactly_like_emailstr(
+    local: str, domain: str, tld: str, at: str
+) -> None:
+    # The fast path for plain addresses must accept, refuse and normalise exactly as pydantic's
+    # EmailStr (email-validator) does, whatever the input.
+    address = f"{local}{at}{domain}.{tld}" if tld else f"{local}{at}{domain}"
+    assert _outcome(_EMAIL, address) == _outcome(_EMAIL_STR, address)
+
+
+def test_the_fast_email_check_keeps_the_local_part_and_lowercases_the_domain() -> None:
+    assert _outcome(_EMAIL, "Ada.Lovelace@Example.COM") == "Ada.Lovelace@example.com"
+    assert _outcome(_EMAIL, "ada@example.test") is None  # a special-use domain
+    assert _outcome(_EMAIL, 42) is None

@@ -4,7 +4,7 @@ One employee directory sits behind every way in (the bulk API, CSV import, SCIM)
 owns the bulk writes and the sync runs that report on them.
 """
 
-from app.domain.hris.push import RecordResult
+from app.domain.hris.push import RecordResult, link_pending_managers
 from app.domain.hris.records import MAX_RECORDS, HrisRecord
 from app.domain.hris.runs import (
     RunKind,
@@ -30,6 +30,7 @@ __all__ = [
     "approve_run",
     "commit_snapshot",
     "get_run",
+    "link_pending_managers",
     "list_runs",
     "open_snapshot",
     "push_delta",

@@ -123,7 +123,7 @@ async def settle_unchanged(
         ).where(among(EMPLOYEES.c.external_id, wanted, dialect))
         stored = {
             row[0]: tuple(row)
-            for row in (await session.execute(stmt)).tuples()
+            for row in await session.execute(stmt)
             if row[4] == run.source and row[3] is not None
         }
     settled: list[RecordResult] = []
@@ -402,7 +402,7 @@ async def _current_rows(session: AsyncSession, batch: list[Parsed]) -> list[dict
         .with_for_update()
     )
     names = [c.name for c in stmt.selected_columns]
-    return [dict(zip(names, row, strict=True)) for row in (await session.execute(stmt)).tuples()]
+    return [dict(zip(names, row, strict=True)) for row in await session.execute(stmt)]
 
 
 async def _manager_ids(session: AsyncSession, batch: list[Parsed]) -> dict[str, uuid.UUID]:
@@ -447,22 +447,26 @@ async def _execute(
 
 
 async def _link_waiting_reports(
-    session: AsyncSession, arrived: list[str], keep_waiting: set[uuid.UUID], now: datetime
+    session: AsyncSession,
+    arrived: list[str] | None,
+    keep_waiting: set[uuid.UUID],
+    now: datetime,
 ) -> list[uuid.UUID]:
-    """People whose manager was named before they existed get linked now that they are here."""
-    if not arrived:
+    """People whose manager was named before they existed get linked now that they are here
+    (``arrived``: the external ids new to the directory; ``None``: anyone's)."""
+    if arrived is not None and not arrived:
         return []
     manager = EMPLOYEES.alias("manager")
-    manager_id = (
-        select(manager.c.id)
-        .where(manager.c.external_id == EMPLOYEES.c.manager_external_id)
-        .scalar_subquery()
-    )
-    dialect = session.get_bind().dialect.name
+    named = manager.c.external_id == EMPLOYEES.c.manager_external_id
+    manager_id = select(manager.c.id).where(named).scalar_subquery()
     where: list[ColumnElement[bool]] = [
-        among(EMPLOYEES.c.manager_external_id, arrived, dialect),
+        EMPLOYEES.c.manager_external_id.is_not(None),
         EMPLOYEES.c.manager_id.is_(None),
+        select(manager.c.id).where(named).exists(),
     ]
+    if arrived is not None:
+        dialect = session.get_bind().dialect.name
+        where.append(among(EMPLOYEES.c.manager_external_id, arrived, dialect))
     if keep_waiting:
         where.append(EMPLOYEES.c.id.not_in(keep_waiting))
     stmt = (
@@ -472,6 +476,28 @@ async def _link_waiting_reports(
         .returning(EMPLOYEES.c.id)
     )
     return list((await session.execute(stmt)).scalars().all())
+
+
+async def link_pending_managers(session: AsyncSession) -> int:
+    """Link everyone whose named manager is here but who is not linked to them yet.
+
+    Two pushes running side by side can each miss the other's people (a report in one, their
+    manager in the other); this sweep, run when a snapshot commits and by the maintenance
+    loop, closes such gaps. Links that would make a cycle stay pending.
+    """
+    keep_waiting: set[uuid.UUID] = set()
+    for _ in range(ATTEMPTS):
+        try:
+            async with session.begin_nested():
+                linked = await _link_waiting_reports(session, None, keep_waiting, utcnow())
+                cycles = await _cycles(session, linked)
+                if cycles:
+                    raise _CyclesFound([], cycles)
+        except _CyclesFound as found:
+            keep_waiting |= found.cycles
+            continue
+        return len(linked)
+    return 0
 
 
 async def _cycles(session: AsyncSession, changed: list[uuid.UUID]) -> set[uuid.UUID]:

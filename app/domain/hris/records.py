@@ -91,10 +91,15 @@ def columns_of(record: HrisRecord) -> dict[str, Any]:
     return values
 
 
+#: What a fingerprint covers: every field a record may have, and how many keys it came with
+#: (an unknown key makes a different fingerprint, so the record is checked in full).
+_FINGERPRINTED = tuple(name for name in HrisRecord.model_fields if name != "modified_at")
+
+
 def digest_of(raw: dict[str, Any]) -> str:
     """A fingerprint of what a source sent, its timestamp left out: a record whose fingerprint
     equals the stored one says nothing new, and is settled without being parsed again."""
-    canonical = repr(sorted((k, v) for k, v in raw.items() if k != "modified_at"))
+    canonical = repr((*map(raw.get, _FINGERPRINTED), len(raw)))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -24,6 +24,7 @@ from app.domain.hris.push import (
     apply_records,
     audit_page,
     external_id_of,
+    link_pending_managers,
     record_page,
     settle_unchanged,
     validate,
@@ -74,10 +75,12 @@ async def _push(
     settled, rest = await settle_unchanged(session, run, records)
     invalid, valid = validate(rest)
     applied = await apply_records(session, actor, run, valid)
-    results = sorted([*settled, *invalid, *applied], key=lambda r: r.index)
+    return sorted([*settled, *invalid, *applied], key=lambda r: r.index)
+
+
+def _report(session: AsyncSession, actor: Actor, run: HrisRun, results: list[RecordResult]) -> None:
     record_page(run, results)
     audit_page(session, actor, run, results)
-    return results
 
 
 async def push_delta(
@@ -92,6 +95,7 @@ async def push_delta(
     session.add(run)
     await session.flush()  # SQLite: this write takes the database lock before the reads
     results = await _push(session, actor, run, records)
+    _report(session, actor, run, results)
     run.finished_at = utcnow()
     await session.flush()
     return run, results
@@ -147,6 +151,24 @@ def _already_open(source: str, run_id: uuid.UUID | None) -> Conflict:
     )
 
 
+async def _run_in(session: AsyncSession, run_id: uuid.UUID, *states: RunStatus) -> HrisRun:
+    run = await session.get(HrisRun, run_id)
+    if run is None:
+        raise NotFound(f"HRIS run {run_id} not found")
+    _require_state(run, *states)
+    return run
+
+
+def _require_state(run: HrisRun, *states: RunStatus) -> None:
+    if run.kind != RunKind.SNAPSHOT.value or run.status not in states:
+        allowed = " or ".join(s.value for s in states)
+        raise Conflict(
+            f"HRIS run {run.id} is a {run.status} {run.kind} run; this needs an {allowed} "
+            "snapshot run",
+            rule="run_state",
+        )
+
+
 async def _locked_run(
     session: AsyncSession, actor: Actor, run_id: uuid.UUID, *states: RunStatus
 ) -> HrisRun:
@@ -154,13 +176,7 @@ async def _locked_run(
     if run is None:
         raise NotFound(f"HRIS run {run_id} not found")
     await lock_for_update(session, run)
-    if run.kind != RunKind.SNAPSHOT.value or run.status not in states:
-        allowed = " or ".join(s.value for s in states)
-        raise Conflict(
-            f"HRIS run {run_id} is a {run.status} {run.kind} run; this needs an {allowed} "
-            "snapshot run",
-            rule="run_state",
-        )
+    _require_state(run, *states)
     return run
 
 
@@ -171,9 +187,22 @@ async def push_snapshot_page(
     people the snapshot leaves out are only deactivated when the run commits."""
     _require_hris(actor)
     _check_size(records)
-    run = await _locked_run(session, actor, run_id, RunStatus.OPEN)
+    run = await _run_in(session, run_id, RunStatus.OPEN)
+    if session.get_bind().dialect.name == "sqlite":
+        await lock_for_update(session, run)  # SQLite: take the write lock before reading
     results = await _push(session, actor, run, records)
     await _remember(session, run, {external_id_of(r) for r in records} - {None})
+    # Pages of one run may be pushed in parallel (different people); the run's row is locked
+    # only now, for its report. A commit that got in first ends this page with a 409, and the
+    # page's records roll back with it. The lock is PostgreSQL's FOR NO KEY UPDATE: the pages'
+    # entries hold key-share locks on the run (their foreign key), which FOR UPDATE would wait
+    # on — two pages, each waiting for the other.
+    if session.get_bind().dialect.name == "sqlite":
+        await lock_for_update(session, run)
+    else:
+        await session.refresh(run, with_for_update={"key_share": True})
+    _require_state(run, RunStatus.OPEN)
+    _report(session, actor, run, results)
     touch(run)
     await session.flush()
     return run, results
@@ -218,6 +247,7 @@ async def commit_snapshot(
     until one approves."""
     _require_hris(actor)
     run = await _locked_run(session, actor, run_id, RunStatus.OPEN)
+    await link_pending_managers(session)
     active = await session.scalar(
         select(func.count()).where(
             col(Employee.source) == run.source, col(Employee.active).is_(True)
