@@ -149,11 +149,15 @@ async def settle_unchanged(
 
 
 def _timestamp(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
+    """An aware time from JSON text or, for Python callers such as the CSV import, a datetime."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
         return None
     return parsed if parsed.tzinfo is not None else None
 
