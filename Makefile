@@ -45,6 +45,7 @@ typecheck:
 
 schema-check:
 	$(BIN)/revmentor openapi --check
+	$(BIN)/revmentor graphql-schema --check
 
 test-sqlite:
 	rm -f .coverage .coverage.*
@@ -65,9 +66,10 @@ coverage:
 	$(BIN)/coverage combine --keep -q .coverage.sqlite $$(ls .coverage.postgresql 2>/dev/null)
 	$(BIN)/coverage report --fail-under=90
 
-## openapi: regenerate openapi/openapi.json after changing the API
+## openapi: regenerate openapi/openapi.json and openapi/schema.graphql after changing an API
 openapi: install
 	$(BIN)/revmentor openapi
+	$(BIN)/revmentor graphql-schema
 
 ## bench: run the benchmarks (see bench/README.md)
 bench: install

@@ -29,6 +29,7 @@ import_cli = typer.Typer(help="Import records from files.", no_args_is_help=True
 cli.add_typer(import_cli, name="import")
 
 OPENAPI_PATH = Path("openapi/openapi.json")
+GRAPHQL_SDL_PATH = Path("openapi/schema.graphql")
 
 
 def _settings() -> Settings:
@@ -446,32 +447,49 @@ def openapi_document() -> str:
     return json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"
 
 
-@cli.command()
-def openapi(
-    output: Annotated[Path, typer.Option(help="Where to write it; '-' for stdout.")] = OPENAPI_PATH,
-    check: Annotated[
-        bool, typer.Option(help="Fail if the file differs instead of writing.")
-    ] = False,
-) -> None:
-    """Write (or check) the OpenAPI document."""
-    document = openapi_document()
+def _write_or_check(document: str, output: Path, *, check: bool, command: str) -> None:
     if str(output) == "-":
         sys.stdout.write(document)
         return
     if check:
         if not output.exists():
             typer.echo(
-                f"{output} is missing; run `revmentor openapi` in the project root", err=True
+                f"{output} is missing; run `revmentor {command}` in the project root", err=True
             )
             raise typer.Exit(1)
         if output.read_text() != document:
-            typer.echo(f"{output} is stale; run `revmentor openapi`", err=True)
+            typer.echo(f"{output} is stale; run `revmentor {command}`", err=True)
             raise typer.Exit(1)
         typer.echo(f"{output} is up to date")
         return
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(document)
     typer.echo(f"wrote {output}")
+
+
+CheckOption = Annotated[bool, typer.Option(help="Fail if the file differs instead of writing.")]
+
+
+@cli.command()
+def openapi(
+    output: Annotated[Path, typer.Option(help="Where to write it; '-' for stdout.")] = OPENAPI_PATH,
+    check: CheckOption = False,
+) -> None:
+    """Write (or check) the OpenAPI document."""
+    _write_or_check(openapi_document(), output, check=check, command="openapi")
+
+
+@cli.command("graphql-schema")
+def graphql_schema(
+    output: Annotated[
+        Path, typer.Option(help="Where to write it; '-' for stdout.")
+    ] = GRAPHQL_SDL_PATH,
+    check: CheckOption = False,
+) -> None:
+    """Write (or check) the GraphQL schema (SDL)."""
+    from app.api.graphql.schema import sdl
+
+    _write_or_check(sdl(), output, check=check, command="graphql-schema")
 
 
 def main() -> None:

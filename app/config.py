@@ -35,6 +35,24 @@ class Settings(BaseSettings):
     # A snapshot run that would deactivate more than this share of its source's active people
     # is held for an admin instead.
     hris_max_deactivation_share: float = Field(default=0.10, ge=0, le=1)
+    # GraphQL: the IDE page and introspection default to on, except in production.
+    graphql_ide: bool | None = None
+    graphql_introspection: bool | None = None
+    graphql_max_depth: int = Field(default=15, ge=2, le=100)
+    graphql_max_aliases: int = Field(default=30, ge=0, le=1000)
+    graphql_max_tokens: int = Field(default=3000, ge=100, le=100_000)
+    graphql_max_query_bytes: int = Field(default=20_000, ge=1024, le=1024 * 1024)
+    graphql_max_nodes: int = Field(default=50_000, ge=100, le=10_000_000)
+
+    @property
+    def graphql_ide_enabled(self) -> bool:
+        return self.graphql_ide if self.graphql_ide is not None else self.env != "production"
+
+    @property
+    def graphql_introspection_enabled(self) -> bool:
+        if self.graphql_introspection is not None:
+            return self.graphql_introspection
+        return self.env != "production"
 
     @property
     def is_sqlite(self) -> bool:

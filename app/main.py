@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app import __version__
+from app.api.graphql.schema import IDE_PATH, build_graphql_router, ide_router
 from app.api.middleware import (
     BodyLimitMiddleware,
     IdempotencyMiddleware,
@@ -35,7 +36,16 @@ from app.observability import router as ops_router
 
 #: Routes anyone may call without credentials. Everything else requires an actor.
 PUBLIC_PATHS = frozenset(
-    {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    {
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        IDE_PATH,
+    }
 )
 
 DESCRIPTION = """\
@@ -129,6 +139,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(build_api_router())
     app.include_router(build_scim_router())
+    app.include_router(build_graphql_router(settings))
+    if settings.graphql_ide_enabled:
+        app.include_router(ide_router())
 
     # Outermost last: request id → metrics/logs → SCIM errors → body limit → idempotency → app.
     app.add_middleware(

@@ -6,12 +6,14 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.domain.errors import InvalidInput
 
@@ -50,8 +52,7 @@ async def paginate(
     descending: bool = False,
 ) -> Page[Any]:
     """One page of ``stmt`` ordered by ``key`` (a time-ordered UUID), after ``cursor``."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    check_limit(limit)
     if cursor:
         after = decode_cursor(cursor)
         stmt = stmt.where(key < after if descending else key > after)
@@ -60,7 +61,7 @@ async def paginate(
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor(getattr(rows[-1], str(key.key)))
+        next_cursor = key_cursor(getattr(rows[-1], str(key.key)))
     return Page(items=rows, next_cursor=next_cursor)
 
 
@@ -88,8 +89,7 @@ async def paginate_newest(
 ) -> Page[Any]:
     """One page of ``stmt``, latest ``on`` (a date column) first and, on the same day, latest
     ``key`` (a time-ordered UUID) first; the cursor carries both."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    check_limit(limit)
     if cursor:
         day, after = _decode_dated(cursor)
         stmt = stmt.where(or_(on < day, and_(on == day, key < after)))
@@ -99,10 +99,56 @@ async def paginate_newest(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = _encode(
-            {
-                "on": getattr(last, str(on.key)).isoformat(),
-                "after": str(getattr(last, str(key.key))),
-            }
-        )
+        next_cursor = dated_cursor(getattr(last, str(on.key)), getattr(last, str(key.key)))
     return Page(items=rows, next_cursor=next_cursor)
+
+
+def key_cursor(key: uuid.UUID) -> str:
+    """The cursor that resumes a ``paginate`` listing after the row with this key."""
+    return encode_cursor(key)
+
+
+def dated_cursor(on: date, key: uuid.UUID) -> str:
+    """The cursor that resumes a ``paginate_newest`` listing after this row."""
+    return _encode({"on": on.isoformat(), "after": str(key)})
+
+
+def check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+
+
+async def paginate_each(
+    session: AsyncSession,
+    stmt: Select[Any],
+    *,
+    parent: Any,
+    parents: Collection[Any],
+    order_by: Sequence[Any],
+    limit: int,
+    cursor_of: Callable[[Any], str],
+) -> dict[Any, Page[Any]]:
+    """The first page of ``stmt`` for each of many ``parents`` in one statement: rows are
+    numbered within their parent (a window function) and each parent keeps ``limit`` of them.
+    ``stmt`` selects one entity and already applies any cursor; ``order_by`` orders rows
+    within a parent; ``cursor_of`` gives the cursor resuming after a row."""
+    check_limit(limit)
+    pages: dict[Any, Page[Any]] = {}
+    if not parents:
+        return pages
+    entity = stmt.column_descriptions[0]["entity"]
+    number = func.row_number().over(partition_by=parent, order_by=list(order_by)).label("rn")
+    numbered = stmt.where(parent.in_(list(parents))).add_columns(number).subquery()
+    row = aliased(entity, numbered)
+    outer = (
+        select(row)
+        .where(numbered.c.rn <= limit + 1)
+        .order_by(numbered.c[parent.key], numbered.c.rn)
+    )
+    grouped: dict[Any, list[Any]] = {p: [] for p in parents}
+    for item in (await session.execute(outer)).scalars():
+        grouped[getattr(item, parent.key)].append(item)
+    for key, rows in grouped.items():
+        next_cursor = cursor_of(rows[limit - 1]) if len(rows) > limit else None
+        pages[key] = Page(items=rows[:limit], next_cursor=next_cursor)
+    return pages

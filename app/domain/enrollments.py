@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Any
 
 from pydantic import Field, model_validator
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.models import Employee, Enrollment, Program
-from app.db.pagination import Page, paginate
+from app.db.pagination import Page, decode_cursor, key_cursor, paginate, paginate_each
 from app.db.types import utcnow
 from app.db.visibility import enrollments_visible_to
 from app.domain import audit
@@ -227,6 +228,26 @@ async def get_enrollment(
     return enrollment
 
 
+def _enrollments_query(
+    actor: Actor,
+    *,
+    role: EnrollmentRole | None = None,
+    status: EnrollmentStatus | None = None,
+    employee_id: uuid.UUID | None = None,
+    cursor: str | None = None,
+) -> Select[Any]:
+    stmt = select(Enrollment).where(enrollments_visible_to(actor))
+    if role is not None:
+        stmt = stmt.where(col(Enrollment.role) == role.value)
+    if status is not None:
+        stmt = stmt.where(col(Enrollment.status) == status.value)
+    if employee_id is not None:
+        stmt = stmt.where(col(Enrollment.employee_id) == employee_id)
+    if cursor:
+        stmt = stmt.where(col(Enrollment.id) > decode_cursor(cursor))
+    return stmt
+
+
 async def list_enrollments(
     session: AsyncSession,
     actor: Actor,
@@ -240,16 +261,42 @@ async def list_enrollments(
 ) -> Page[Enrollment]:
     """A program's enrollments as far as the actor may see them."""
     await get_program(session, actor, program_id)
-    stmt = select(Enrollment).where(
-        col(Enrollment.program_id) == program_id, enrollments_visible_to(actor)
-    )
-    if role is not None:
-        stmt = stmt.where(col(Enrollment.role) == role.value)
-    if status is not None:
-        stmt = stmt.where(col(Enrollment.status) == status.value)
-    if employee_id is not None:
-        stmt = stmt.where(col(Enrollment.employee_id) == employee_id)
+    stmt = _enrollments_query(actor, role=role, status=status, employee_id=employee_id)
+    stmt = stmt.where(col(Enrollment.program_id) == program_id)
     return await paginate(session, stmt, key=col(Enrollment.id), limit=limit, cursor=cursor)
+
+
+async def enrollments_by_id(
+    session: AsyncSession, actor: Actor, enrollment_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Enrollment]:
+    """The enrollments among ``enrollment_ids`` the actor may see, in one query."""
+    stmt = select(Enrollment).where(
+        col(Enrollment.id).in_(list(enrollment_ids)), enrollments_visible_to(actor)
+    )
+    return {e.id: e for e in await session.scalars(stmt)}
+
+
+async def enrollments_of_programs(
+    session: AsyncSession,
+    actor: Actor,
+    program_ids: Collection[uuid.UUID],
+    *,
+    role: EnrollmentRole | None = None,
+    status: EnrollmentStatus | None = None,
+    employee_id: uuid.UUID | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict[uuid.UUID, Page[Enrollment]]:
+    """The first page of each (visible) program's enrollments, in one query."""
+    return await paginate_each(
+        session,
+        _enrollments_query(actor, role=role, status=status, employee_id=employee_id, cursor=cursor),
+        parent=col(Enrollment.program_id),
+        parents=program_ids,
+        order_by=[col(Enrollment.id)],
+        limit=limit,
+        cursor_of=lambda e: key_cursor(e.id),
+    )
 
 
 async def _load_for_change(

@@ -10,19 +10,20 @@ goals; nobody but the owner changes their text, status or progress.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.db.models import Goal, GoalComment, GoalMilestone
-from app.db.pagination import Page, paginate
+from app.db.models import Goal, GoalComment, GoalMilestone, Pairing
+from app.db.pagination import Page, decode_cursor, key_cursor, paginate, paginate_each
 from app.db.types import utcnow
+from app.db.visibility import pairings_visible_to
 from app.domain import audit
 from app.domain.access import PairingAccess, pairing_access, record_access
 from app.domain.actors import Actor
@@ -145,17 +146,26 @@ def is_overdue(goal: Goal, today: date | None = None) -> bool:
     )
 
 
-async def goal_views(session: AsyncSession, goals: Sequence[Goal]) -> list[GoalView]:
-    """Goals with their milestones, in one query whatever the number of goals."""
-    by_goal: dict[uuid.UUID, list[MilestoneView]] = {g.id: [] for g in goals}
-    if goals:
+async def milestones_of(
+    session: AsyncSession, goal_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[MilestoneView]]:
+    """The milestones of each goal, in order, in one query (callers have checked that the
+    goals may be read)."""
+    by_goal: dict[uuid.UUID, list[MilestoneView]] = {g: [] for g in goal_ids}
+    if by_goal:
         stmt = (
             select(GoalMilestone)
             .where(col(GoalMilestone.goal_id).in_(list(by_goal)))
             .order_by(col(GoalMilestone.goal_id), col(GoalMilestone.position))
         )
-        for m in (await session.execute(stmt)).scalars():
+        for m in await session.scalars(stmt):
             by_goal[m.goal_id].append(MilestoneView.model_validate(m, from_attributes=True))
+    return by_goal
+
+
+async def goal_views(session: AsyncSession, goals: Sequence[Goal]) -> list[GoalView]:
+    """Goals with their milestones, in one query whatever the number of goals."""
+    by_goal = await milestones_of(session, [g.id for g in goals])
     today = utcnow().date()
     return [
         GoalView.model_validate(
@@ -204,6 +214,77 @@ async def list_goals(
     if status is not None:
         stmt = stmt.where(col(Goal.status) == status.value)
     return await paginate(session, stmt, key=col(Goal.id), limit=limit, cursor=cursor)
+
+
+def _goals_query(
+    actor: Actor,
+    *,
+    owner_role: OwnerRole | None = None,
+    status: GoalStatus | None = None,
+    cursor: str | None = None,
+) -> Select[Any]:
+    # Goals are read by whoever may read their pairing (members, the program team, readers).
+    visible = select(col(Pairing.id)).where(pairings_visible_to(actor))
+    stmt = select(Goal).where(col(Goal.pairing_id).in_(visible))
+    if owner_role is not None:
+        stmt = stmt.where(col(Goal.owner_role) == owner_role.value)
+    if status is not None:
+        stmt = stmt.where(col(Goal.status) == status.value)
+    if cursor:
+        stmt = stmt.where(col(Goal.id) > decode_cursor(cursor))
+    return stmt
+
+
+async def goals_by_id(
+    session: AsyncSession, actor: Actor, goal_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Goal]:
+    """The goals among ``goal_ids`` the actor may read (as ``get_goal``), in one query."""
+    stmt = _goals_query(actor).where(col(Goal.id).in_(list(goal_ids)))
+    return {g.id: g for g in await session.scalars(stmt)}
+
+
+async def goals_of_pairings(
+    session: AsyncSession,
+    actor: Actor,
+    pairing_ids: Collection[uuid.UUID],
+    *,
+    owner_role: OwnerRole | None = None,
+    status: GoalStatus | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict[uuid.UUID, Page[Goal]]:
+    """The first page of each pairing's goals (as ``list_goals``), in one query."""
+    return await paginate_each(
+        session,
+        _goals_query(actor, owner_role=owner_role, status=status, cursor=cursor),
+        parent=col(Goal.pairing_id),
+        parents=pairing_ids,
+        order_by=[col(Goal.id)],
+        limit=limit,
+        cursor_of=lambda g: key_cursor(g.id),
+    )
+
+
+async def goals_of_owners(
+    session: AsyncSession,
+    actor: Actor,
+    employee_ids: Collection[uuid.UUID],
+    *,
+    status: GoalStatus | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict[uuid.UUID, Page[Goal]]:
+    """The first page of the goals each employee owns, across the pairings the actor may
+    read, in one query."""
+    return await paginate_each(
+        session,
+        _goals_query(actor, status=status, cursor=cursor),
+        parent=col(Goal.owner_employee_id),
+        parents=employee_ids,
+        order_by=[col(Goal.id)],
+        limit=limit,
+        cursor_of=lambda g: key_cursor(g.id),
+    )
 
 
 def _apply_status(goal: Goal, status: GoalStatus, *, progress_sent: bool) -> None:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.models import OPEN_PAIRING_STATES, Enrollment, Pairing, Program
-from app.db.pagination import Page, paginate
+from app.db.pagination import Page, decode_cursor, key_cursor, paginate, paginate_each
 from app.db.types import utcnow
 from app.db.visibility import pairings_visible_to
 from app.domain import audit
@@ -103,6 +104,26 @@ async def get_pairing(session: AsyncSession, actor: Actor, pairing_id: uuid.UUID
     return pairing
 
 
+def _pairings_query(
+    actor: Actor,
+    *,
+    state: PairingState | None = None,
+    member_id: uuid.UUID | None = None,
+    cursor: str | None = None,
+) -> Select[Any]:
+    stmt = select(Pairing).where(pairings_visible_to(actor))
+    if state is not None:
+        stmt = stmt.where(col(Pairing.state) == state.value)
+    if member_id is not None:
+        stmt = stmt.where(
+            (col(Pairing.mentor_employee_id) == member_id)
+            | (col(Pairing.mentee_employee_id) == member_id)
+        )
+    if cursor:
+        stmt = stmt.where(col(Pairing.id) > decode_cursor(cursor))
+    return stmt
+
+
 async def list_pairings(
     session: AsyncSession,
     actor: Actor,
@@ -114,17 +135,41 @@ async def list_pairings(
     cursor: str | None = None,
 ) -> Page[Pairing]:
     """Pairings the actor may see, filtered by program, state or member (an employee id)."""
-    stmt = select(Pairing).where(pairings_visible_to(actor))
+    stmt = _pairings_query(actor, state=state, member_id=member_id)
     if program_id is not None:
         stmt = stmt.where(col(Pairing.program_id) == program_id)
-    if state is not None:
-        stmt = stmt.where(col(Pairing.state) == state.value)
-    if member_id is not None:
-        stmt = stmt.where(
-            (col(Pairing.mentor_employee_id) == member_id)
-            | (col(Pairing.mentee_employee_id) == member_id)
-        )
     return await paginate(session, stmt, key=col(Pairing.id), limit=limit, cursor=cursor)
+
+
+async def pairings_by_id(
+    session: AsyncSession, actor: Actor, pairing_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Pairing]:
+    """The pairings among ``pairing_ids`` the actor may see, in one query."""
+    stmt = select(Pairing).where(col(Pairing.id).in_(list(pairing_ids)), pairings_visible_to(actor))
+    return {p.id: p for p in await session.scalars(stmt)}
+
+
+async def pairings_of_programs(
+    session: AsyncSession,
+    actor: Actor,
+    program_ids: Collection[uuid.UUID],
+    *,
+    state: PairingState | None = None,
+    member_id: uuid.UUID | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict[uuid.UUID, Page[Pairing]]:
+    """The first page of each program's pairings (as ``list_pairings`` filters them), in one
+    query whatever the number of programs."""
+    return await paginate_each(
+        session,
+        _pairings_query(actor, state=state, member_id=member_id, cursor=cursor),
+        parent=col(Pairing.program_id),
+        parents=program_ids,
+        order_by=[col(Pairing.id)],
+        limit=limit,
+        cursor_of=lambda p: key_cursor(p.id),
+    )
 
 
 async def _load_for_change(

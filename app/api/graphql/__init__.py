@@ -1,0 +1,1 @@
+"""The GraphQL API (Strawberry) at ``/graphql``: the same domain services as REST."""

@@ -1,0 +1,122 @@
+"""GraphQL errors, mapped from their cause in one place.
+
+A domain error keeps its message and gains ``extensions.code`` — the same slug as the REST
+problem ``type`` (``not-found``, ``rule-violation``, …) — with its rule and field. Invalid input
+is ``validation-error`` with one entry per field, as in REST. Anything unexpected is masked:
+the client reads "Unexpected error." and the cause goes to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from pydantic import ValidationError
+from strawberry.extensions import SchemaExtension
+
+from app.api.rest.problems import STATUS_BY_ERROR, is_database_unavailable, problem_type
+from app.domain.errors import DomainError
+
+log = logging.getLogger("revmentor.graphql")
+
+#: Codes of errors found before execution (the document itself is refused).
+DOCUMENT_CODES = frozenset({"invalid-query", "query-too-complex", "introspection-disabled"})
+
+
+def _extensions(code: str, status: int, **extra: Any) -> dict[str, Any]:
+    out = {"code": code, "type": problem_type(code), "status": status}
+    out.update({k: v for k, v in extra.items() if v is not None})
+    return out
+
+
+def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ())),
+            "message": e.get("msg", ""),
+            "type": e.get("type", ""),
+        }
+        for e in exc.errors(include_url=False)
+    ]
+
+
+def _document_code(message: str) -> str:
+    """The code of a refusal worded by graphql-core or Strawberry."""
+    lowered = message.lower()
+    if "introspection has been disabled" in lowered:
+        return "introspection-disabled"
+    if (
+        "exceeds maximum operation depth" in lowered
+        or "aliases found" in lowered
+        or ("tokens" in lowered and "more than" in lowered)
+    ):
+        return "query-too-complex"
+    return "invalid-query"
+
+
+def translate(error: GraphQLError) -> GraphQLError:
+    """The error as the client sees it."""
+    cause = error.original_error
+    if isinstance(cause, DomainError):
+        status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(cause, cls)), 400)
+        extra = {k: v for k, v in cause.extra.items() if k not in ("code", "type", "status")}
+        return _with(
+            error,
+            cause.detail,
+            _extensions(cause.code, status, rule=cause.rule, field=cause.field, **extra),
+        )
+    if isinstance(cause, ValidationError):
+        fields = _field_errors(cause)
+        summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+        return _with(
+            error,
+            summary or "invalid input",
+            _extensions("validation-error", 422, errors=fields),
+        )
+    if cause is None:
+        # Refused before execution (syntax, validation, limits) or by GraphQL itself.
+        code = (error.extensions or {}).get("code") or _document_code(error.message)
+        return _with(error, error.message, {**(error.extensions or {}), **_extensions(code, 400)})
+    if is_database_unavailable(cause):
+        log.warning("database unavailable: %s", type(cause).__name__)
+        return _with(
+            error,
+            "the database cannot be reached; retry shortly",
+            _extensions("service-unavailable", 503),
+        )
+    log.error("unexpected error in GraphQL %s", error.path, exc_info=cause)
+    return _with(error, "Unexpected error.", _extensions("internal-error", 500))
+
+
+class ErrorCodes(SchemaExtension):
+    """Translate every error of a result (see the module's description)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if not errors:
+            return
+        translated = [translate(e) for e in errors]
+        result.errors = translated  # type: ignore[union-attr]
+        # A refused document is the client's error: answer it with 400, not 200.
+        if getattr(result, "data", None) is None and all(
+            (e.extensions or {}).get("code") in DOCUMENT_CODES for e in translated
+        ):
+            response = getattr(self.execution_context.context, "response", None)
+            if response is not None:
+                response.status_code = 400

@@ -1,0 +1,106 @@
+"""The GraphQL schema and its HTTP endpoint.
+
+Queries and mutations are composed from one class per area; every resolver calls the domain
+service its REST twin calls. Authentication is REST's (one entry point, one ``Actor``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import strawberry
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from graphql import GraphQLError
+from strawberry.extensions import DisableIntrospection
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.config import StrawberryConfig
+
+from app.api.deps import ActorDep, SettingsDep, get_database
+from app.api.graphql.context import Context
+from app.api.graphql.errors import ErrorCodes
+from app.api.graphql.limits import limit_extensions
+from app.api.graphql.queries import CoreQueries
+from app.api.graphql.types.employees import Employee
+from app.api.graphql.types.enrollments import Enrollment
+from app.api.graphql.types.goals import Goal
+from app.api.graphql.types.pairings import Pairing
+from app.api.graphql.types.programs import Program
+from app.config import Settings
+
+PATH = "/graphql"
+IDE_PATH = "/graphiql"
+SDL_PATH = Path(__file__).resolve().parents[3] / "openapi" / "schema.graphql"
+
+
+@strawberry.type(description="Read Revmentor: the same data and rules as the REST API.")
+class Query(CoreQueries):
+    pass
+
+
+#: Every node type (some are only reachable through ``node``).
+NODE_TYPES: list[type] = [Employee, Program, Enrollment, Pairing, Goal]
+
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Errors are the client's to read; the unexpected ones are logged where they are
+        masked (``ErrorCodes``), so nothing is logged here."""
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema with the limits (and introspection switch) of these settings."""
+    settings = settings or Settings()
+    extensions: list[Any] = [
+        ErrorCodes,
+        *limit_extensions(settings),
+    ]
+    if not settings.graphql_introspection_enabled:
+        extensions.append(DisableIntrospection)
+    return Schema(
+        query=Query,
+        types=NODE_TYPES,
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+def sdl() -> str:
+    """The schema in SDL, as committed at ``openapi/schema.graphql``."""
+    return build_schema().as_str() + "\n"
+
+
+async def get_context(request: Request, actor: ActorDep, settings: SettingsDep) -> Context:
+    """Authenticate as REST does (a missing or bad credential is a 401 before GraphQL runs)."""
+    return Context(actor=actor, db=get_database(request), settings=settings)
+
+
+def build_graphql_router(settings: Settings) -> GraphQLRouter[Any, None]:
+    """``POST /graphql`` (queries over GET are refused: they would end up in logs and caches)."""
+    return GraphQLRouter(
+        build_schema(settings),
+        path=PATH,
+        context_getter=get_context,
+        graphql_ide=None,
+        allow_queries_via_get=False,
+        multipart_uploads_enabled=False,
+        subscription_protocols=(),
+        include_in_schema=False,
+    )
+
+
+def ide_router() -> APIRouter:
+    """``GET /graphiql``: the GraphiQL page (it holds no data; its queries go to ``/graphql``
+    with the credentials the user enters)."""
+    router = APIRouter(include_in_schema=False)
+    page = get_graphql_ide_html("graphiql").replace(
+        'window.location.href.split("?")[0]', f'new URL("{PATH}", window.location.href).href'
+    )
+
+    @router.get(IDE_PATH, response_class=HTMLResponse)
+    async def graphiql() -> HTMLResponse:
+        return HTMLResponse(page)
+
+    return router

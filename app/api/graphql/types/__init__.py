@@ -1,0 +1,1 @@
+"""GraphQL object types, one module per aggregate; each wraps a domain row or view."""
