@@ -7,7 +7,7 @@ from collections.abc import Collection
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,6 +77,13 @@ class EnrollmentCreate(StrictInput):
     availability: Availability = Field(default_factory=list, max_length=50)
     capacity: Int | None = Field(default=None, ge=1, le=10, description="Mentors only.")
     motivation: str = Field(default="", max_length=2000)
+
+
+class WithdrawalIn(BaseModel):
+    """Why one withdraws (optional; read by the program's managers)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(default=None, max_length=500)
 
 
 class EnrollmentUpdate(StrictInput):

@@ -35,6 +35,10 @@ class Context(BaseContext):
         async with self.db.session() as session:
             yield session
 
+    def reset_loaders(self) -> None:
+        """Forget what was loaded (after a mutation, later fields must read the new state)."""
+        self.__dict__.pop("loaders", None)
+
     @cached_property
     def loaders(self) -> Loaders:
         from app.api.graphql.loaders import Loaders

@@ -43,10 +43,27 @@ def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> Grap
     )
 
 
+def _camel(part: object) -> str:
+    """A field name as GraphQL spells it (``accepted_ground_rules_version`` →
+    ``acceptedGroundRulesVersion``); list positions stay numbers."""
+    head, *rest = str(part).split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+#: REST's names for the pagination inputs, as GraphQL names them.
+_RENAMED = {"limit": "first", "cursor": "after"}
+
+
+def _field_name(field: str | None) -> str | None:
+    if field is None:
+        return None
+    return _RENAMED.get(field) or ".".join(_camel(p) for p in field.split("."))
+
+
 def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
     return [
         {
-            "field": ".".join(str(p) for p in e.get("loc", ())),
+            "field": ".".join(_camel(p) for p in e.get("loc", ())),
             "message": e.get("msg", ""),
             "type": e.get("type", ""),
         }
@@ -77,7 +94,9 @@ def translate(error: GraphQLError) -> GraphQLError:
         return _with(
             error,
             cause.detail,
-            _extensions(cause.code, status, rule=cause.rule, field=cause.field, **extra),
+            _extensions(
+                cause.code, status, rule=cause.rule, field=_field_name(cause.field), **extra
+            ),
         )
     if isinstance(cause, ValidationError):
         fields = _field_errors(cause)

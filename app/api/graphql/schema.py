@@ -22,6 +22,10 @@ from app.api.deps import ActorDep, SettingsDep, get_database
 from app.api.graphql.context import Context
 from app.api.graphql.errors import ErrorCodes
 from app.api.graphql.limits import limit_extensions
+from app.api.graphql.mutations.enrollments import EnrollmentMutations
+from app.api.graphql.mutations.goals import GoalMutations
+from app.api.graphql.mutations.pairings import PairingMutations
+from app.api.graphql.mutations.programs import ProgramMutations
 from app.api.graphql.queries import CoreQueries
 from app.api.graphql.types.employees import Employee
 from app.api.graphql.types.enrollments import Enrollment
@@ -37,6 +41,11 @@ SDL_PATH = Path(__file__).resolve().parents[3] / "openapi" / "schema.graphql"
 
 @strawberry.type(description="Read Revmentor: the same data and rules as the REST API.")
 class Query(CoreQueries):
+    pass
+
+
+@strawberry.type(description="Change Revmentor: each mutation is one unit of work.")
+class Mutation(ProgramMutations, EnrollmentMutations, PairingMutations, GoalMutations):
     pass
 
 
@@ -61,6 +70,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions.append(DisableIntrospection)
     return Schema(
         query=Query,
+        mutation=Mutation,
         types=NODE_TYPES,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),

@@ -11,9 +11,9 @@ from app.api.deps import ActorDep, SessionDep
 from app.api.rest.conditional import expected_version, set_etag
 from app.api.rest.pagination import Cursor, Limit, PageOut, link_next
 from app.api.rest.problems import error_responses
-from app.api.rest.schemas import EnrollmentOut, WithdrawalIn
+from app.api.rest.schemas import EnrollmentOut
 from app.domain import enrollments as service
-from app.domain.enrollments import EnrollmentRole, EnrollmentStatus
+from app.domain.enrollments import EnrollmentRole, EnrollmentStatus, WithdrawalIn
 
 router = APIRouter(tags=["enrollments"])
 ExpectedVersion = Annotated[int | None, Depends(expected_version)]

@@ -179,11 +179,6 @@ class MeOut(BaseModel):
     employee: EmployeeOut | None
 
 
-class WithdrawalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: str | None = Field(default=None, max_length=500)
-
-
 class CriterionOut(BaseModel):
     criterion: str
     value: float
