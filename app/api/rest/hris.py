@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Annotated, Any, Self
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
 from app.api.deps import ActorDep, SessionDep, SettingsDep
@@ -19,7 +22,34 @@ from app.domain import hris as service
 from app.domain.hris.records import SourceName
 from app.domain.values import StrictInput
 
-router = APIRouter(prefix="/hris", tags=["hris"])
+
+class _BatchRequest(Request):
+    """A request whose JSON body is parsed by orjson: a page of a thousand records is parsed
+    several times faster. Documents orjson refuses but the standard parser accepts (integers
+    beyond 64 bits, lone surrogates) still go through the standard parser, so each record is
+    judged on its own as before."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                self._json = json.loads(body)
+        return self._json
+
+
+class _BatchRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            return await handler(_BatchRequest(request.scope, request.receive))
+
+        return handle
+
+
+router = APIRouter(prefix="/hris", tags=["hris"], route_class=_BatchRoute)
 
 RECORDS_DESCRIPTION = (
     "Up to 1,000 employee records, each validated on its own. Fields: `external_id` and "
@@ -153,7 +183,7 @@ def _push_out(run_id: uuid.UUID, results: list[service.RecordResult]) -> Respons
             for r in results
         ],
     }
-    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 @router.post("/employees:batch", response_model=PushOut, responses=CREATE_ERRORS)

@@ -297,7 +297,17 @@ async def _write(
     plan.inserts = _managers_first(plan.inserts, plan.late_links)
 
     linked = await _execute(session, actor, plan, keep_waiting, now)
-    cycles = await _cycles(session, [*plan.manager_changed, *linked])
+    # People stored before point only at people stored before, so a new loop passes through
+    # a changed manager, a linked waiting report or a deferred link (a loop of newcomers):
+    # checking those finds whether there is one without walking up from every newcomer. When
+    # there is, everyone who changed is checked, so the record that closed it is the one
+    # refused (a newcomer naming a waiting report as manager, for one).
+    inserted = {row["id"] for row in plan.inserts}
+    suspects = [e for e in plan.manager_changed if e not in inserted]
+    suspects += [link["id"] for link in plan.late_links]
+    cycles = await _cycles(session, [*suspects, *linked])
+    if cycles:
+        cycles = await _cycles(session, [*plan.manager_changed, *linked])
     return results, cycles
 
 
