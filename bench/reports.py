@@ -551,7 +551,7 @@ def report_baseline(program_id: uuid.UUID) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     scope = and_(col(Pairing.program_id) == program_id, col(Pairing.state) == "active")
     return {
-        **report_statements(program_id),
+        **report_statements([program_id]),
         "health_facts": facts_statement(scope, today),
         "recent_ratings": recent_ratings_statement(scope),
     }

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -91,8 +91,7 @@ async def paginate_newest(
     ``key`` (a time-ordered UUID) first; the cursor carries both."""
     check_limit(limit)
     if cursor:
-        day, after = _decode_dated(cursor)
-        stmt = stmt.where(or_(on < day, and_(on == day, key < after)))
+        stmt = stmt.where(newest_after(cursor, on=on, key=key))
     stmt = stmt.order_by(on.desc(), key.desc()).limit(limit + 1)
     rows = list((await session.execute(stmt)).scalars().all())
     next_cursor = None
@@ -101,6 +100,13 @@ async def paginate_newest(
         last = rows[-1]
         next_cursor = dated_cursor(getattr(last, str(on.key)), getattr(last, str(key.key)))
     return Page(items=rows, next_cursor=next_cursor)
+
+
+def newest_after(cursor: str, *, on: Any, key: Any) -> ColumnElement[bool]:
+    """The rows a ``paginate_newest`` listing shows after ``cursor`` (for statements paged
+    elsewhere, e.g. by ``paginate_each``)."""
+    day, after = _decode_dated(cursor)
+    return or_(on < day, and_(on == day, key < after))
 
 
 def key_cursor(key: uuid.UUID) -> str:

@@ -10,21 +10,22 @@ reads it (a test holds it to that).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy import CursorResult, Insert, delete, func, select
+from sqlalchemy import CursorResult, Insert, Select, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.models import CheckIn, CheckInPrivateNote, Pairing, Program
-from app.db.pagination import Page, paginate_newest
+from app.db.pagination import Page, dated_cursor, newest_after, paginate_each, paginate_newest
 from app.db.types import utcnow
+from app.db.visibility import pairings_visible_to
 from app.domain import audit
 from app.domain.access import PairingAccess, access_to, pairing_access, record_access
 from app.domain.actors import Actor
@@ -189,6 +190,31 @@ async def get_check_in(session: AsyncSession, actor: Actor, check_in_id: uuid.UU
     return check_in
 
 
+def _check_ins_query(actor: Actor, *, cursor: str | None = None) -> Select[Any]:
+    # Whoever may read a pairing reads its check-ins; what of them is shaped per actor.
+    visible = select(col(Pairing.id)).where(pairings_visible_to(actor))
+    stmt = select(CheckIn).where(col(CheckIn.pairing_id).in_(visible))
+    if cursor:
+        stmt = stmt.where(newest_after(cursor, on=col(CheckIn.met_on), key=col(CheckIn.id)))
+    return stmt
+
+
+async def _member_pairings(
+    session: AsyncSession, actor: Actor, pairing_ids: Collection[uuid.UUID]
+) -> set[uuid.UUID]:
+    """The pairings among ``pairing_ids`` the actor is a member of (they read shared notes)."""
+    if actor.employee_id is None or not pairing_ids:
+        return set()
+    stmt = select(col(Pairing.id)).where(
+        col(Pairing.id).in_(list(pairing_ids)),
+        or_(
+            col(Pairing.mentor_employee_id) == actor.employee_id,
+            col(Pairing.mentee_employee_id) == actor.employee_id,
+        ),
+    )
+    return set(await session.scalars(stmt))
+
+
 async def list_check_ins(
     session: AsyncSession,
     actor: Actor,
@@ -199,13 +225,53 @@ async def list_check_ins(
 ) -> Page[CheckInView]:
     """The check-ins of a pairing, latest meeting first, as this actor may read them."""
     access = await pairing_access(session, actor, pairing_id)
-    stmt = select(CheckIn).where(col(CheckIn.pairing_id) == pairing_id)
+    stmt = _check_ins_query(actor).where(col(CheckIn.pairing_id) == pairing_id)
     page = await paginate_newest(
         session, stmt, on=col(CheckIn.met_on), key=col(CheckIn.id), limit=limit, cursor=cursor
     )
     members = {pairing_id} if access.is_member else set()
     views = await check_in_views(session, actor, page.items, members_of=members)
     return Page(items=views, next_cursor=page.next_cursor)
+
+
+async def check_ins_by_id(
+    session: AsyncSession, actor: Actor, check_in_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, CheckInView]:
+    """The check-ins among ``check_in_ids`` the actor may read (as ``get_check_in``), shaped
+    for them, in a fixed number of queries."""
+    stmt = _check_ins_query(actor).where(col(CheckIn.id).in_(list(check_in_ids)))
+    rows = list(await session.scalars(stmt))
+    members = await _member_pairings(session, actor, {c.pairing_id for c in rows})
+    return {v.id: v for v in await check_in_views(session, actor, rows, members_of=members)}
+
+
+async def check_ins_of_pairings(
+    session: AsyncSession,
+    actor: Actor,
+    pairing_ids: Collection[uuid.UUID],
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict[uuid.UUID, Page[CheckInView]]:
+    """The first page of each pairing's check-ins (as ``list_check_ins``: latest meeting
+    first, shaped for the actor), in a fixed number of queries whatever the number of
+    pairings."""
+    pages = await paginate_each(
+        session,
+        _check_ins_query(actor, cursor=cursor),
+        parent=col(CheckIn.pairing_id),
+        parents=pairing_ids,
+        order_by=[col(CheckIn.met_on).desc(), col(CheckIn.id).desc()],
+        limit=limit,
+        cursor_of=lambda c: dated_cursor(c.met_on, c.id),
+    )
+    rows = [c for page in pages.values() for c in page.items]
+    members = await _member_pairings(session, actor, {c.pairing_id for c in rows})
+    views = {v.id: v for v in await check_in_views(session, actor, rows, members_of=members)}
+    return {
+        parent: Page(items=[views[c.id] for c in page.items], next_cursor=page.next_cursor)
+        for parent, page in pages.items()
+    }
 
 
 def _check_date(pairing: Pairing, met_on: date) -> None:

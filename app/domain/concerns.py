@@ -10,17 +10,18 @@ any other. The audit log records every step, never the description or the resolu
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.models import Concern, Pairing
-from app.db.pagination import Page, paginate
+from app.db.pagination import Page, decode_cursor, key_cursor, paginate, paginate_each
 from app.db.types import utcnow
 from app.domain import audit, pairings
 from app.domain.access import pairing_access
@@ -148,15 +149,59 @@ async def list_concerns(
     _refuse_services(actor)
     if pairing_id is not None:
         await pairing_access(session, actor, pairing_id)
-    stmt = select(Concern).where(concerns_visible_to(actor))
+    stmt = _concerns_query(actor, status=status)
     if pairing_id is not None:
         stmt = stmt.where(col(Concern.pairing_id) == pairing_id)
     if program_id is not None:
         stmt = stmt.where(col(Concern.program_id) == program_id)
-    if status is not None:
-        stmt = stmt.where(col(Concern.status) == status.value)
     return await paginate(
         session, stmt, key=col(Concern.id), limit=limit, cursor=cursor, descending=True
+    )
+
+
+def _concerns_query(
+    actor: Actor, *, status: ConcernStatus | None = None, cursor: str | None = None
+) -> Select[Any]:
+    stmt = select(Concern).where(concerns_visible_to(actor))
+    if status is not None:
+        stmt = stmt.where(col(Concern.status) == status.value)
+    if cursor:
+        # Newest first: the page after a cursor holds older (smaller) keys.
+        stmt = stmt.where(col(Concern.id) < decode_cursor(cursor))
+    return stmt
+
+
+async def concerns_by_id(
+    session: AsyncSession, actor: Actor, concern_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Concern]:
+    """The concerns among ``concern_ids`` the actor may read (as ``get_concern``), in one
+    query."""
+    _refuse_services(actor)
+    stmt = _concerns_query(actor).where(col(Concern.id).in_(list(concern_ids)))
+    return {c.id: c for c in await session.scalars(stmt)}
+
+
+async def concerns_of_pairings(
+    session: AsyncSession,
+    actor: Actor,
+    pairing_ids: Collection[uuid.UUID],
+    *,
+    status: ConcernStatus | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict[uuid.UUID, Page[Concern]]:
+    """The first page of the concerns about each pairing (as ``list_concerns``: newest first,
+    a member's own only), in one query whatever the number of pairings. Callers pass
+    pairings the actor may see."""
+    _refuse_services(actor)
+    return await paginate_each(
+        session,
+        _concerns_query(actor, status=status, cursor=cursor),
+        parent=col(Concern.pairing_id),
+        parents=pairing_ids,
+        order_by=[col(Concern.id).desc()],
+        limit=limit,
+        cursor_of=lambda c: key_cursor(c.id),
     )
 
 

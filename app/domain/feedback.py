@@ -11,23 +11,24 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.models import CheckIn, Feedback
-from app.db.pagination import Page, paginate
+from app.db.pagination import Page, decode_cursor, key_cursor, paginate, paginate_each
 from app.domain import audit
-from app.domain.access import PairingAccess, pairing_access
+from app.domain.access import PairingAccess, access_to, pairing_access
 from app.domain.actors import Actor
 from app.domain.errors import Conflict, Forbidden, RuleViolation
+from app.domain.pairings import pairings_by_id
 from app.domain.values import Bool, Int, StrictInput
 
 #: The fewest distinct respondents an aggregate may be shown over (k-anonymity).
@@ -151,6 +152,24 @@ def feedback_view(access: PairingAccess, actor: Actor, entry: Feedback) -> Feedb
     )
 
 
+def _refusal(access: PairingAccess) -> Forbidden | None:
+    """Why this actor may not read the pairing's individual feedback, if they may not."""
+    if access.is_member or access.team:
+        return None
+    return Forbidden(
+        "individual feedback is for the pairing's members and the program team; "
+        "read the program report for aggregates",
+        rule="member_or_program_team",
+    )
+
+
+def _feedback_query(*, cursor: str | None = None) -> Select[Any]:
+    stmt = select(Feedback)
+    if cursor:
+        stmt = stmt.where(col(Feedback.id) > decode_cursor(cursor))
+    return stmt
+
+
 async def list_feedback(
     session: AsyncSession,
     actor: Actor,
@@ -161,17 +180,52 @@ async def list_feedback(
 ) -> Page[FeedbackView]:
     """The feedback given in a pairing, for its members and the program team."""
     access = await pairing_access(session, actor, pairing_id)
-    if not (access.is_member or access.team):
-        raise Forbidden(
-            "individual feedback is for the pairing's members and the program team; "
-            "read the program report for aggregates",
-            rule="member_or_program_team",
-        )
-    stmt = select(Feedback).where(col(Feedback.pairing_id) == pairing_id)
+    refusal = _refusal(access)
+    if refusal is not None:
+        raise refusal
+    stmt = _feedback_query().where(col(Feedback.pairing_id) == pairing_id)
     page = await paginate(session, stmt, key=col(Feedback.id), limit=limit, cursor=cursor)
     return Page(
         items=[feedback_view(access, actor, f) for f in page.items], next_cursor=page.next_cursor
     )
+
+
+async def feedback_of_pairings(
+    session: AsyncSession,
+    actor: Actor,
+    pairing_ids: Collection[uuid.UUID],
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict[uuid.UUID, Page[FeedbackView] | Forbidden]:
+    """The first page of the feedback given in each pairing, as ``list_feedback`` shapes it,
+    or the refusal it would answer (readers get aggregates only), in two queries whatever
+    the number of pairings."""
+    out: dict[uuid.UUID, Page[FeedbackView] | Forbidden] = {}
+    readable: dict[uuid.UUID, PairingAccess] = {}
+    for pairing in (await pairings_by_id(session, actor, pairing_ids)).values():
+        access = access_to(actor, pairing)
+        refusal = _refusal(access)
+        if refusal is None:
+            readable[pairing.id] = access
+        else:
+            out[pairing.id] = refusal
+    pages = await paginate_each(
+        session,
+        _feedback_query(cursor=cursor),
+        parent=col(Feedback.pairing_id),
+        parents=list(readable),
+        order_by=[col(Feedback.id)],
+        limit=limit,
+        cursor_of=lambda f: key_cursor(f.id),
+    )
+    for pairing_id, page in pages.items():
+        access = readable[pairing_id]
+        out[pairing_id] = Page(
+            items=[feedback_view(access, actor, f) for f in page.items],
+            next_cursor=page.next_cursor,
+        )
+    return out
 
 
 async def give_feedback(

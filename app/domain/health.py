@@ -17,7 +17,8 @@ The reasons, and what they weigh:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -29,16 +30,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.models import CheckIn, Concern, Feedback, Goal, Pairing, Program
-from app.db.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from app.db.pagination import Page, check_limit, decode_cursor, encode_cursor
 from app.db.types import utcnow
-from app.domain.access import is_reader, pairing_access
+from app.domain.access import access_to, is_reader, pairing_access
 from app.domain.actors import Actor
 from app.domain.checkins import cadence_start
 from app.domain.concerns import OPEN_CONCERN_STATUSES
-from app.domain.errors import Conflict, Forbidden, InvalidInput
+from app.domain.errors import Conflict, Forbidden
 from app.domain.feedback import RATING_COLUMNS, trimmed_mean
 from app.domain.goals import CLOSED_GOAL_STATUSES
-from app.domain.programs import get_program
+from app.domain.pairings import pairings_by_id
+from app.domain.programs import get_program, programs_by_id
 
 #: The trimmed mean of recent ratings at or below which a pairing is at risk.
 LOW_RATING = 2.5
@@ -371,14 +373,22 @@ async def list_program_health(
     """The health of a program's active pairings, filtered by status, in pairing order."""
     program = await get_program(session, actor, program_id)
     require_overseer(actor, program)
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    check_limit(limit)
     after = decode_cursor(cursor) if cursor else None
     today = utcnow().date()
     scope = and_(col(Pairing.program_id) == program_id, col(Pairing.state) == "active")
-    assessed: Sequence[PairingHealth] = assess_all(
-        actor, program, await gather_facts(session, scope, today), today
-    )
+    assessed = assess_all(actor, program, await gather_facts(session, scope, today), today)
+    return _health_page(assessed, status=status, after=after, limit=limit)
+
+
+def _health_page(
+    assessed: Sequence[PairingHealth],
+    *,
+    status: HealthStatus | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> Page[PairingHealth]:
+    """One page of assessed pairings (in pairing order), filtered by status."""
     chosen = [
         h
         for h in assessed
@@ -387,3 +397,71 @@ async def list_program_health(
     items = chosen[:limit]
     next_cursor = encode_cursor(items[-1].pairing_id) if len(chosen) > limit else None
     return Page(items=items, next_cursor=next_cursor)
+
+
+async def health_of_pairings(
+    session: AsyncSession, actor: Actor, pairing_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, PairingHealth | Forbidden]:
+    """The health of each pairing as ``get_pairing_health`` reads it, or the refusal it would
+    answer, in a fixed number of queries whatever the number of pairings. Pairings that are
+    not active have no health and are left out."""
+    out: dict[uuid.UUID, PairingHealth | Forbidden] = {}
+    live: list[Pairing] = []
+    for pairing in (await pairings_by_id(session, actor, pairing_ids)).values():
+        try:
+            access_to(actor, pairing).require_overseer("read pairing health")
+        except Forbidden as refusal:
+            out[pairing.id] = refusal
+            continue
+        if pairing.state == "active":
+            live.append(pairing)
+    if not live:
+        return out
+    programs = {
+        p.id: p
+        for p in await session.scalars(
+            select(Program).where(col(Program.id).in_({p.program_id for p in live}))
+        )
+    }
+    today = utcnow().date()
+    for f in await gather_facts(session, col(Pairing.id).in_([p.id for p in live]), today):
+        program = programs[f.program_id]
+        out[f.pairing_id] = assess(
+            f, program, today, with_concerns=sees_concerns(actor, program.id, f)
+        )
+    return out
+
+
+async def health_of_programs(
+    session: AsyncSession,
+    actor: Actor,
+    program_ids: Collection[uuid.UUID],
+    *,
+    status: HealthStatus | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict[uuid.UUID, Page[PairingHealth] | Forbidden]:
+    """The first page of each program's pairing health (as ``list_program_health``), or the
+    refusal it would answer, in a fixed number of queries whatever the number of programs."""
+    check_limit(limit)
+    after = decode_cursor(cursor) if cursor else None
+    out: dict[uuid.UUID, Page[PairingHealth] | Forbidden] = {}
+    overseen: dict[uuid.UUID, Program] = {}
+    for program in (await programs_by_id(session, actor, program_ids)).values():
+        try:
+            require_overseer(actor, program)
+        except Forbidden as refusal:
+            out[program.id] = refusal
+            continue
+        overseen[program.id] = program
+    if not overseen:
+        return out
+    today = utcnow().date()
+    scope = and_(col(Pairing.program_id).in_(list(overseen)), col(Pairing.state) == "active")
+    facts: dict[uuid.UUID, list[PairingFacts]] = defaultdict(list)
+    for f in await gather_facts(session, scope, today):
+        facts[f.program_id].append(f)
+    for program_id, program in overseen.items():
+        assessed = assess_all(actor, program, facts[program_id], today)
+        out[program_id] = _health_page(assessed, status=status, after=after, limit=limit)
+    return out

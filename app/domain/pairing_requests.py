@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -55,14 +57,21 @@ def _visible(actor: Actor) -> object:
     return or_(*clauses)
 
 
+def _requests_query(actor: Actor) -> Select[Any]:
+    """Requests the actor may read; callers refuse service clients first (the query would
+    match nothing for them)."""
+    stmt = select(PairingRequest)
+    if not actor.is_admin:
+        stmt = stmt.where(_visible(actor))  # type: ignore[arg-type]
+    return stmt
+
+
 async def get_request(session: AsyncSession, actor: Actor, request_id: uuid.UUID) -> PairingRequest:
     """A request the actor is part of (or manages)."""
-    stmt = select(PairingRequest).where(col(PairingRequest.id) == request_id)
-    if not actor.is_admin:
-        if actor.employee_id is None:
-            raise NotFound(f"pairing request {request_id} not found")
-        stmt = stmt.where(_visible(actor))  # type: ignore[arg-type]
-    found = (await session.execute(stmt)).scalar_one_or_none()
+    if not actor.is_admin and actor.employee_id is None:
+        raise NotFound(f"pairing request {request_id} not found")
+    stmt = _requests_query(actor).where(col(PairingRequest.id) == request_id)
+    found: PairingRequest | None = (await session.execute(stmt)).scalar_one_or_none()
     if found is None:
         raise NotFound(f"pairing request {request_id} not found")
     return found
@@ -78,16 +87,25 @@ async def list_requests(
     cursor: str | None = None,
 ) -> Page[PairingRequest]:
     """Requests you sent or received (program managers: their programs'; admins: all)."""
-    stmt = select(PairingRequest)
-    if not actor.is_admin:
-        if actor.employee_id is None:
-            raise Forbidden("pairing requests belong to people", rule="person_only")
-        stmt = stmt.where(_visible(actor))  # type: ignore[arg-type]
+    if not actor.is_admin and actor.employee_id is None:
+        raise Forbidden("pairing requests belong to people", rule="person_only")
+    stmt = _requests_query(actor)
     if program_id is not None:
         stmt = stmt.where(col(PairingRequest.program_id) == program_id)
     if status is not None:
         stmt = stmt.where(col(PairingRequest.status) == status.value)
     return await paginate(session, stmt, key=col(PairingRequest.id), limit=limit, cursor=cursor)
+
+
+async def requests_by_id(
+    session: AsyncSession, actor: Actor, request_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, PairingRequest]:
+    """The requests among ``request_ids`` the actor may read (as ``get_request``), in one
+    query."""
+    if not actor.is_admin and actor.employee_id is None:
+        return {}
+    stmt = _requests_query(actor).where(col(PairingRequest.id).in_(list(request_ids)))
+    return {r.id: r for r in await session.scalars(stmt)}
 
 
 async def create_request(

@@ -16,10 +16,10 @@ import io
 import statistics
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -31,15 +31,17 @@ from sqlmodel import col
 from app.db.models import CheckIn, Employee, Enrollment, Feedback, Goal, Pairing, Program
 from app.db.types import utcnow
 from app.domain.actors import Actor
+from app.domain.errors import Forbidden
 from app.domain.feedback import DIMENSIONS, MIN_GROUP, RATING_COLUMNS, TRIM, trimmed_mean
 from app.domain.health import (
     HealthStatus,
+    PairingFacts,
     PairingHealth,
     assess_all,
     gather_facts,
     require_overseer,
 )
-from app.domain.programs import get_program
+from app.domain.programs import get_program, programs_by_id
 
 #: Job-level bands for breakdowns: (lowest, highest or None, label).
 LEVEL_BANDS: tuple[tuple[int, int | None, str], ...] = (
@@ -249,23 +251,27 @@ def _breakdown(
     ]
 
 
-def report_statements(program_id: uuid.UUID) -> dict[str, Any]:
-    """The aggregate queries of a report, by name (the benchmark runs them bare)."""
+def report_statements(program_ids: Collection[uuid.UUID]) -> dict[str, Any]:
+    """The aggregate queries of the reports of ``program_ids``, by name; each row starts with
+    its program's id (the benchmark runs them bare)."""
+    ids = list(program_ids)
     author = aliased(Employee)
     went_live = col(Pairing.activated_at).is_not(None)
-    in_program = col(Pairing.program_id) == program_id
+    in_programs = col(Pairing.program_id).in_(ids)
     matched = union(
-        select(col(Pairing.mentor_enrollment_id)).where(in_program, went_live),
-        select(col(Pairing.mentee_enrollment_id)).where(in_program, went_live),
+        select(col(Pairing.mentor_enrollment_id)).where(in_programs, went_live),
+        select(col(Pairing.mentee_enrollment_id)).where(in_programs, went_live),
     ).subquery()
     dept, band = department_sql(col(Employee.department)), level_band_sql(col(Employee.job_level))
     a_dept, a_band = department_sql(author.department), level_band_sql(author.job_level)
+    feedback_program = col(Feedback.program_id)
     feedback_by_author = and_(
-        col(Feedback.program_id) == program_id, col(author.id) == col(Feedback.author_employee_id)
+        feedback_program.in_(ids), col(author.id) == col(Feedback.author_employee_id)
     )
     histograms = union_all(
         *(
             select(
+                feedback_program,
                 a_dept,
                 a_band,
                 literal(d.value),
@@ -274,13 +280,17 @@ def report_statements(program_id: uuid.UUID) -> dict[str, Any]:
             )
             .select_from(Feedback)
             .join(author, feedback_by_author)
-            .group_by(a_dept, a_band, getattr(Feedback, RATING_COLUMNS[d]))
+            .group_by(feedback_program, a_dept, a_band, getattr(Feedback, RATING_COLUMNS[d]))
             for d in DIMENSIONS
         )
     )
     time_to_live = union_all(
         *(
-            select(col(Enrollment.created_at), func.min(col(Pairing.activated_at)))
+            select(
+                col(Enrollment.program_id),
+                col(Enrollment.created_at),
+                func.min(col(Pairing.activated_at)),
+            )
             .join(
                 Pairing,
                 col(Pairing.mentor_enrollment_id if side else Pairing.mentee_enrollment_id)
@@ -288,13 +298,14 @@ def report_statements(program_id: uuid.UUID) -> dict[str, Any]:
             )
             # Both program filters (a pairing's enrollments are in its program): with only the
             # enrollment's, SQLite scans every pairing for the mentee side, which has no index.
-            .where(col(Enrollment.program_id) == program_id, in_program, went_live)
-            .group_by(col(Enrollment.id), col(Enrollment.created_at))
+            .where(col(Enrollment.program_id).in_(ids), in_programs, went_live)
+            .group_by(col(Enrollment.id), col(Enrollment.program_id), col(Enrollment.created_at))
             for side in (True, False)
         )
     )
     return {
         "participants": select(
+            col(Enrollment.program_id),
             dept,
             band,
             col(Enrollment.role),
@@ -303,16 +314,22 @@ def report_statements(program_id: uuid.UUID) -> dict[str, Any]:
             func.sum(case((col(Enrollment.id).in_(select(matched.c[0])), 1), else_=0)),
         )
         .join(Employee, col(Employee.id) == col(Enrollment.employee_id))
-        .where(col(Enrollment.program_id) == program_id)
-        .group_by(dept, band, col(Enrollment.role), col(Enrollment.status)),
+        .where(col(Enrollment.program_id).in_(ids))
+        .group_by(
+            col(Enrollment.program_id), dept, band, col(Enrollment.role), col(Enrollment.status)
+        ),
         "ratings": histograms,
         "respondents": select(
-            a_dept, a_band, func.count(func.distinct(col(Feedback.author_employee_id)))
+            feedback_program,
+            a_dept,
+            a_band,
+            func.count(func.distinct(col(Feedback.author_employee_id))),
         )
         .select_from(Feedback)
         .join(author, feedback_by_author)
-        .group_by(a_dept, a_band),
+        .group_by(feedback_program, a_dept, a_band),
         "take_part_again": select(
+            feedback_program,
             a_dept,
             a_band,
             func.count(func.distinct(col(Feedback.author_employee_id))),
@@ -322,35 +339,66 @@ def report_statements(program_id: uuid.UUID) -> dict[str, Any]:
         .select_from(Feedback)
         .join(author, feedback_by_author)
         .where(col(Feedback.kind) == "end")
-        .group_by(a_dept, a_band),
-        "pairings": select(col(Pairing.state), func.count(), func.count(col(Pairing.activated_at)))
-        .where(in_program)
-        .group_by(col(Pairing.state)),
+        .group_by(feedback_program, a_dept, a_band),
+        "pairings": select(
+            col(Pairing.program_id),
+            col(Pairing.state),
+            func.count(),
+            func.count(col(Pairing.activated_at)),
+        )
+        .where(in_programs)
+        .group_by(col(Pairing.program_id), col(Pairing.state)),
         "time_to_live": time_to_live,
-        "check_ins": select(func.count())
-        .select_from(CheckIn)
-        .where(col(CheckIn.program_id) == program_id),
+        "check_ins": select(col(CheckIn.program_id), func.count())
+        .where(col(CheckIn.program_id).in_(ids))
+        .group_by(col(CheckIn.program_id)),
         "goals": select(
-            func.count(), func.sum(case((col(Goal.status) == "achieved", 1), else_=0))
-        ).where(col(Goal.program_id) == program_id),
+            col(Goal.program_id),
+            func.count(),
+            func.sum(case((col(Goal.status) == "achieved", 1), else_=0)),
+        )
+        .where(col(Goal.program_id).in_(ids))
+        .group_by(col(Goal.program_id)),
     }
 
 
-async def program_report(
-    session: AsyncSession, actor: Actor, program_id: uuid.UUID
-) -> ProgramReport:
-    """The report of a program (its managers, admins and readers)."""
-    program = await authorize_report(session, actor, program_id)
-    stmts = report_statements(program.id)
+@dataclass
+class _Figures:
+    """What the aggregate queries found about one program."""
 
-    cells: dict[tuple[str, str], _Cell] = defaultdict(_Cell)
-    participation = Participation(enrolled=0, withdrawn=0, mentors=0, mentees=0, matched=0)
-    for department, band, role, status, count, matched in (
+    today: date
+    cells: defaultdict[tuple[str, str], _Cell] = field(default_factory=lambda: defaultdict(_Cell))
+    participation: Participation = field(
+        default_factory=lambda: Participation(
+            enrolled=0, withdrawn=0, mentors=0, mentees=0, matched=0
+        )
+    )
+    counts: PairingCounts = field(default_factory=PairingCounts)
+    live: int = 0
+    decided: int = 0
+    waits: list[float] = field(default_factory=list)
+    check_ins: int = 0
+    goals: int = 0
+    achieved: int = 0
+    facts: list[PairingFacts] = field(default_factory=list)
+
+
+async def _figures(
+    session: AsyncSession, program_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, _Figures]:
+    """The figures of each program, by a fixed number of grouped queries whatever their
+    number."""
+    stmts = report_statements(program_ids)
+    today = utcnow().date()
+    found: dict[uuid.UUID, _Figures] = {p: _Figures(today=today) for p in program_ids}
+    for program_id, department, band, role, status, count, matched in (
         await session.execute(stmts["participants"])
     ).all():
-        cell = cells[(department, band)]
+        figures = found[program_id]
+        cell = figures.cells[(department, band)]
         cell.participants += count
         cell.matched += int(matched or 0)
+        participation = figures.participation
         participation.matched += int(matched or 0)
         if status == "active":
             participation.enrolled += count
@@ -360,46 +408,48 @@ async def program_report(
                 participation.mentees += count
         else:
             participation.withdrawn += count
-    for department, band, dimension, value, count in (
+    for program_id, department, band, dimension, value, count in (
         await session.execute(stmts["ratings"])
     ).all():
-        histogram = cells[(department, band)].ratings[dimension]
+        histogram = found[program_id].cells[(department, band)].ratings[dimension]
         histogram[value] = histogram.get(value, 0) + count
-    for department, band, respondents in (await session.execute(stmts["respondents"])).all():
-        cells[(department, band)].respondents = respondents
-    for department, band, respondents, yes, answers in (
+    for program_id, department, band, respondents in (
+        await session.execute(stmts["respondents"])
+    ).all():
+        found[program_id].cells[(department, band)].respondents = respondents
+    for program_id, department, band, respondents, yes, answers in (
         await session.execute(stmts["take_part_again"])
     ).all():
-        cell = cells[(department, band)]
+        cell = found[program_id].cells[(department, band)]
         cell.again_respondents, cell.again_yes, cell.again_answers = (
             respondents,
             int(yes or 0),
             answers,
         )
-
-    counts = PairingCounts()
-    live = decided = 0
-    for state, count, activated in (await session.execute(stmts["pairings"])).all():
+    for program_id, state, count, activated in (await session.execute(stmts["pairings"])).all():
+        figures = found[program_id]
         if state in PairingCounts.model_fields:
-            setattr(counts, state, count)
-        live += activated
+            setattr(figures.counts, state, count)
+        figures.live += activated
         if state in ("declined", "expired"):
-            decided += count - activated
-    decided += live
-    waits = [
-        (activated - enrolled).total_seconds() / SECONDS_PER_DAY
-        for enrolled, activated in (await session.execute(stmts["time_to_live"])).all()
-    ]
-    check_ins = int(await session.scalar(stmts["check_ins"]) or 0)
-    goals_row = (await session.execute(stmts["goals"])).one()
-    goals, achieved = int(goals_row[0] or 0), int(goals_row[1] or 0)
+            figures.decided += count - activated
+    for program_id, enrolled, activated in (await session.execute(stmts["time_to_live"])).all():
+        found[program_id].waits.append((activated - enrolled).total_seconds() / SECONDS_PER_DAY)
+    for program_id, count in (await session.execute(stmts["check_ins"])).all():
+        found[program_id].check_ins = int(count or 0)
+    for program_id, goals, achieved in (await session.execute(stmts["goals"])).all():
+        found[program_id].goals, found[program_id].achieved = int(goals or 0), int(achieved or 0)
+    scope = and_(col(Pairing.program_id).in_(list(program_ids)), col(Pairing.state) == "active")
+    for f in await gather_facts(session, scope, today):
+        found[f.program_id].facts.append(f)
+    return found
 
+
+def _report(actor: Actor, program: Program, figures: _Figures) -> ProgramReport:
     total = _Cell()
-    for cell in cells.values():
+    for cell in figures.cells.values():
         total.add(cell)
-    today = utcnow().date()
-    scope = and_(col(Pairing.program_id) == program.id, col(Pairing.state) == "active")
-    assessed = assess_all(actor, program, await gather_facts(session, scope, today), today)
+    assessed = assess_all(actor, program, figures.facts, figures.today)
     health = HealthCounts()
     for h in assessed:
         setattr(health, h.status.value, getattr(health, h.status.value) + 1)
@@ -408,13 +458,15 @@ async def program_report(
         (h for h in assessed if h.status is not HealthStatus.HEALTHY),
         key=lambda h: (order[h.status], str(h.pairing_id)),
     )
+    live, decided, waits = figures.live, figures.decided + figures.live, figures.waits
+    goals, achieved, check_ins = figures.goals, figures.achieved, figures.check_ins
     return ProgramReport(
         program_id=program.id,
         program_name=program.name,
         program_status=program.status,
         generated_at=utcnow(),
-        participation=participation,
-        pairings=counts,
+        participation=figures.participation,
+        pairings=figures.counts,
         acceptance_rate=live / decided if decided else None,
         median_days_to_active_pairing=statistics.median(waits) if len(waits) >= MIN_GROUP else None,
         median_days_suppressed=0 < len(waits) < MIN_GROUP,
@@ -427,9 +479,40 @@ async def program_report(
         would_take_part_again=_rate(total, total.again_respondents < MIN_GROUP),
         health=health,
         at_risk=at_risk,
-        by_department=_breakdown(cells, lambda department, band: department),
-        by_level_band=_breakdown(cells, lambda department, band: band),
+        by_department=_breakdown(figures.cells, lambda department, band: department),
+        by_level_band=_breakdown(figures.cells, lambda department, band: band),
     )
+
+
+async def program_report(
+    session: AsyncSession, actor: Actor, program_id: uuid.UUID
+) -> ProgramReport:
+    """The report of a program (its managers, admins and readers)."""
+    program = await authorize_report(session, actor, program_id)
+    figures = await _figures(session, [program.id])
+    return _report(actor, program, figures[program.id])
+
+
+async def program_reports(
+    session: AsyncSession, actor: Actor, program_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, ProgramReport | Forbidden]:
+    """The report of each program as ``program_report`` makes it, or the refusal it would
+    answer, in a fixed number of queries whatever the number of programs (programs the actor
+    cannot see are left out)."""
+    out: dict[uuid.UUID, ProgramReport | Forbidden] = {}
+    readable: dict[uuid.UUID, Program] = {}
+    for program in (await programs_by_id(session, actor, program_ids)).values():
+        try:
+            require_overseer(actor, program)
+        except Forbidden as refusal:
+            out[program.id] = refusal
+            continue
+        readable[program.id] = program
+    if readable:
+        figures = await _figures(session, list(readable))
+        for program_id, program in readable.items():
+            out[program_id] = _report(actor, program, figures[program_id])
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

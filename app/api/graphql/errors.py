@@ -14,6 +14,7 @@ from typing import Any
 
 from graphql import GraphQLError
 from pydantic import ValidationError
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
 
 from app.api.rest.problems import STATUS_BY_ERROR, is_database_unavailable, problem_type
@@ -31,8 +32,12 @@ def _extensions(code: str, status: int, **extra: Any) -> dict[str, Any]:
     return out
 
 
+class TranslatedError(GraphQLError):
+    """An error as the client sees it (translating it again changes nothing)."""
+
+
 def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
-    return GraphQLError(
+    return TranslatedError(
         message,
         nodes=error.nodes,
         source=error.source,
@@ -80,6 +85,7 @@ def _document_code(message: str) -> str:
         "exceeds maximum operation depth" in lowered
         or "aliases found" in lowered
         or ("tokens" in lowered and "more than" in lowered)
+        or "nested too deeply" in lowered  # the parser's own nesting limit
     ):
         return "query-too-complex"
     return "invalid-query"
@@ -87,6 +93,8 @@ def _document_code(message: str) -> str:
 
 def translate(error: GraphQLError) -> GraphQLError:
     """The error as the client sees it."""
+    if isinstance(error, TranslatedError):
+        return error
     cause = error.original_error
     if isinstance(cause, DomainError):
         status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(cause, cls)), 400)
@@ -106,6 +114,9 @@ def translate(error: GraphQLError) -> GraphQLError:
             summary or "invalid input",
             _extensions("validation-error", 422, errors=fields),
         )
+    if isinstance(cause, StrawberryInputCoercionError):
+        # An argument GraphQL's own validation could not check (e.g. a malformed global id).
+        return _with(error, cause.message, _extensions("invalid-input", 422))
     if cause is None:
         # Refused before execution (syntax, validation, limits) or by GraphQL itself.
         code = (error.extensions or {}).get("code") or _document_code(error.message)

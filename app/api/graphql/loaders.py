@@ -2,25 +2,53 @@
 level, so a nested query issues a bounded number of SQL statements whatever its page sizes.
 
 Each batch opens its own session (resolvers run concurrently) and calls a domain function that
-applies the actor's visibility rules, the same rules as the REST API's.
+applies the actor's visibility rules, the same rules as the REST API's. Where REST would refuse
+one parent's list (feedback for a reader, say), the domain answers that parent with the error,
+and the loader raises it for that parent's field alone.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from app.db.models import Employee, Enrollment, Pairing, Program
+from app.db.models import (
+    Concern,
+    Employee,
+    Enrollment,
+    MatchingRun,
+    Pairing,
+    PairingRequest,
+    Program,
+)
 from app.db.pagination import Page
-from app.domain import employees, enrollments, goals, pairing_views, pairings, programs
+from app.domain import (
+    checkins,
+    concerns,
+    employees,
+    enrollments,
+    feedback,
+    goals,
+    health,
+    pairing_requests,
+    pairing_views,
+    pairings,
+    programs,
+    reports,
+)
 from app.domain.actors import Actor
+from app.domain.checkins import CheckInView
+from app.domain.errors import DomainError
 from app.domain.goals import MilestoneView
+from app.domain.health import PairingHealth
+from app.domain.matching import runs
 from app.domain.pairing_views import PairingView
+from app.domain.reports import ProgramReport
 
 if TYPE_CHECKING:
     from app.api.graphql.context import Context
@@ -29,7 +57,7 @@ V = TypeVar("V")
 #: The filters and page of a nested list, as a hashable key: ``(("first", 50), …)``.
 Args = tuple[tuple[str, Hashable], ...]
 ById = Callable[[AsyncSession, Actor, list[uuid.UUID]], Awaitable[dict[uuid.UUID, Any]]]
-PagedFetch = Callable[..., Awaitable[dict[uuid.UUID, Page[Any]]]]
+PagedFetch = Callable[..., Awaitable[Mapping[uuid.UUID, Page[Any] | DomainError]]]
 
 
 def args_key(**kwargs: Hashable) -> Args:
@@ -60,6 +88,26 @@ class Loaders:
         self.enrollments_of_program = self._paged(enrollments.enrollments_of_programs)
         self.goals_of_pairing = self._paged(goals.goals_of_pairings)
         self.goals_of_owner = self._paged(goals.goals_of_owners)
+        self.check_in: DataLoader[uuid.UUID, CheckInView | None] = self._by_id(
+            checkins.check_ins_by_id
+        )
+        self.check_ins_of_pairing = self._paged(checkins.check_ins_of_pairings)
+        self.feedback_of_pairing = self._paged(feedback.feedback_of_pairings)
+        self.concern: DataLoader[uuid.UUID, Concern | None] = self._by_id(concerns.concerns_by_id)
+        self.concerns_of_pairing = self._paged(concerns.concerns_of_pairings)
+        self.pairing_health: DataLoader[uuid.UUID, PairingHealth | None] = self._by_id(
+            health.health_of_pairings
+        )
+        self.health_of_program = self._paged(health.health_of_programs)
+        self.program_report: DataLoader[uuid.UUID, ProgramReport | None] = self._by_id(
+            reports.program_reports
+        )
+        self.matching_run: DataLoader[uuid.UUID, MatchingRun | None] = self._by_id(runs.runs_by_id)
+        self.runs_of_program = self._paged(runs.runs_of_programs)
+        self.comments_of_goal = self._paged(goals.comments_of_goals)
+        self.pairing_request: DataLoader[uuid.UUID, PairingRequest | None] = self._by_id(
+            pairing_requests.requests_by_id
+        )
 
     # -- building blocks ----------------------------------------------------------------
 
@@ -75,11 +123,11 @@ class Loaders:
         """A loader of the first page of a nested list per parent: keys asking for the same
         filters and page size are answered by one statement."""
 
-        async def load(keys: list[tuple[uuid.UUID, Args]]) -> list[Page[Any]]:
+        async def load(keys: list[tuple[uuid.UUID, Args]]) -> list[Page[Any] | DomainError]:
             by_args: dict[Args, set[uuid.UUID]] = defaultdict(set)
             for parent, args in keys:
                 by_args[args].add(parent)
-            pages: dict[tuple[uuid.UUID, Args], Page[Any]] = {}
+            pages: dict[tuple[uuid.UUID, Args], Page[Any] | DomainError] = {}
             async with self._context.session() as session:
                 for args, parents in by_args.items():
                     found = await fetch(session, self._context.actor, parents, **dict(args))

@@ -20,18 +20,27 @@ from strawberry.schema.config import StrawberryConfig
 
 from app.api.deps import ActorDep, SettingsDep, get_database
 from app.api.graphql.context import Context
-from app.api.graphql.errors import ErrorCodes
+from app.api.graphql.errors import ErrorCodes, translate
 from app.api.graphql.limits import limit_extensions
+from app.api.graphql.mutations.employees import EmployeeMutations
 from app.api.graphql.mutations.enrollments import EnrollmentMutations
 from app.api.graphql.mutations.goals import GoalMutations
+from app.api.graphql.mutations.oversight import OversightMutations
 from app.api.graphql.mutations.pairings import PairingMutations
 from app.api.graphql.mutations.programs import ProgramMutations
+from app.api.graphql.mutations.progress import ProgressMutations
 from app.api.graphql.queries import CoreQueries
+from app.api.graphql.types.audit import AuditQueries
+from app.api.graphql.types.blocks import BlockQueries
+from app.api.graphql.types.checkins import CheckIn
+from app.api.graphql.types.concerns import Concern, ConcernQueries
 from app.api.graphql.types.employees import Employee
 from app.api.graphql.types.enrollments import Enrollment
 from app.api.graphql.types.goals import Goal
+from app.api.graphql.types.matching import MatchingRun
 from app.api.graphql.types.pairings import Pairing
 from app.api.graphql.types.programs import Program
+from app.api.graphql.types.requests import PairingRequest, PairingRequestQueries
 from app.config import Settings
 
 PATH = "/graphql"
@@ -40,23 +49,44 @@ SDL_PATH = Path(__file__).resolve().parents[3] / "openapi" / "schema.graphql"
 
 
 @strawberry.type(description="Read Revmentor: the same data and rules as the REST API.")
-class Query(CoreQueries):
+class Query(CoreQueries, ConcernQueries, PairingRequestQueries, BlockQueries, AuditQueries):
     pass
 
 
 @strawberry.type(description="Change Revmentor: each mutation is one unit of work.")
-class Mutation(ProgramMutations, EnrollmentMutations, PairingMutations, GoalMutations):
+class Mutation(
+    EmployeeMutations,
+    ProgramMutations,
+    EnrollmentMutations,
+    PairingMutations,
+    GoalMutations,
+    ProgressMutations,
+    OversightMutations,
+):
     pass
 
 
 #: Every node type (some are only reachable through ``node``).
-NODE_TYPES: list[type] = [Employee, Program, Enrollment, Pairing, Goal]
+NODE_TYPES: list[type] = [
+    Employee,
+    Program,
+    Enrollment,
+    Pairing,
+    Goal,
+    CheckIn,
+    Concern,
+    MatchingRun,
+    PairingRequest,
+]
 
 
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        """Errors are the client's to read; the unexpected ones are logged where they are
-        masked (``ErrorCodes``), so nothing is logged here."""
+        """Translate in place, as ``ErrorCodes`` does: an exception escaping a validation rule
+        or an extension skips the extensions' hooks, and must not reach the client in its own
+        words. (Translating twice changes nothing; the unexpected errors are logged where they
+        are masked, so nothing is logged here.)"""
+        errors[:] = [translate(e) for e in errors]
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -73,7 +103,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         types=NODE_TYPES,
         extensions=extensions,
-        config=StrawberryConfig(auto_camel_case=True),
+        # "Did you mean …?" would name the fields that introspection no longer shows.
+        config=StrawberryConfig(
+            auto_camel_case=True,
+            disable_field_suggestions=not settings.graphql_introspection_enabled,
+        ),
     )
 
 

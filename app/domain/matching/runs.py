@@ -6,17 +6,19 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.models import OPEN_PAIRING_STATES, AuditEvent, MatchingRun, Pairing, Program
-from app.db.pagination import Page, paginate
+from app.db.pagination import Page, decode_cursor, key_cursor, paginate, paginate_each
 from app.db.types import utcnow, uuid7
+from app.db.visibility import programs_visible_to
 from app.domain import audit
 from app.domain.actors import Actor
 from app.domain.common import lock_for_update
@@ -42,11 +44,16 @@ class MatchingRunCreate(StrictInput):
     )
 
 
+def _refusal(actor: Actor, program_id: uuid.UUID) -> Forbidden | None:
+    if actor.manages(program_id):
+        return None
+    return Forbidden("only the program's managers and admins run matching", rule="program_manager")
+
+
 def _require_manager(actor: Actor, program_id: uuid.UUID) -> None:
-    if not actor.manages(program_id):
-        raise Forbidden(
-            "only the program's managers and admins run matching", rule="program_manager"
-        )
+    refusal = _refusal(actor, program_id)
+    if refusal is not None:
+        raise refusal
 
 
 async def start_run(
@@ -142,10 +149,69 @@ async def list_runs(
     """A program's runs, newest first."""
     program = await get_program(session, actor, program_id)
     _require_manager(actor, program.id)
-    stmt = select(MatchingRun).where(col(MatchingRun.program_id) == program.id)
+    stmt = _runs_query().where(col(MatchingRun.program_id) == program.id)
     return await paginate(
         session, stmt, key=col(MatchingRun.id), limit=limit, cursor=cursor, descending=True
     )
+
+
+def _runs_query(*, cursor: str | None = None) -> Select[Any]:
+    stmt = select(MatchingRun)
+    if cursor:
+        # Newest first: the page after a cursor holds older (smaller) keys.
+        stmt = stmt.where(col(MatchingRun.id) < decode_cursor(cursor))
+    return stmt
+
+
+async def runs_by_id(
+    session: AsyncSession, actor: Actor, run_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, MatchingRun | Forbidden]:
+    """The runs among ``run_ids`` of programs the actor may see, or, as ``get_run`` answers,
+    a refusal for those of programs they do not manage, in one query."""
+    stmt = (
+        _runs_query()
+        .join(Program, col(Program.id) == col(MatchingRun.program_id))
+        .where(col(MatchingRun.id).in_(list(run_ids)), programs_visible_to(actor))
+    )
+    found: dict[uuid.UUID, MatchingRun | Forbidden] = {}
+    for run in await session.scalars(stmt):
+        refusal = _refusal(actor, run.program_id)
+        found[run.id] = run if refusal is None else refusal
+    return found
+
+
+async def runs_of_programs(
+    session: AsyncSession,
+    actor: Actor,
+    program_ids: Collection[uuid.UUID],
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict[uuid.UUID, Page[MatchingRun] | Forbidden]:
+    """The first page of each program's runs (as ``list_runs``: newest first), or the refusal
+    it would answer, in one query whatever the number of programs. Callers pass programs the
+    actor may see."""
+    refused: dict[uuid.UUID, Forbidden] = {}
+    managed: list[uuid.UUID] = []
+    for program_id in program_ids:
+        refusal = _refusal(actor, program_id)
+        if refusal is None:
+            managed.append(program_id)
+        else:
+            refused[program_id] = refusal
+    pages: dict[uuid.UUID, Page[MatchingRun] | Forbidden] = dict(
+        await paginate_each(
+            session,
+            _runs_query(cursor=cursor),
+            parent=col(MatchingRun.program_id),
+            parents=managed,
+            order_by=[col(MatchingRun.id).desc()],
+            limit=limit,
+            cursor_of=lambda r: key_cursor(r.id),
+        )
+    )
+    pages.update(refused)
+    return pages
 
 
 def _ms(start: float) -> float:

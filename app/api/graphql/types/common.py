@@ -10,8 +10,13 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from app.api.graphql.relay import node_uuids, ordered
+from app.domain.checkins import MeetingMode
+from app.domain.concerns import ConcernCategory, ConcernStatus
 from app.domain.enrollments import EnrollmentRole, EnrollmentStatus
+from app.domain.feedback import CommentVisibility, FeedbackKind
 from app.domain.goals import GoalStatus, OwnerRole
+from app.domain.health import HealthStatus, ReasonCode
+from app.domain.pairing_requests import RequestStatus
 from app.domain.pairings import EndReason, PairingState
 from app.domain.programs import ProgramStatus
 
@@ -26,17 +31,33 @@ for enum in (
     EndReason,
     GoalStatus,
     OwnerRole,
+    MeetingMode,
+    FeedbackKind,
+    CommentVisibility,
+    ConcernCategory,
+    ConcernStatus,
+    HealthStatus,
+    ReasonCode,
+    RequestStatus,
 ):
     strawberry.enum(enum)
 
 __all__ = [
+    "CommentVisibility",
+    "ConcernCategory",
+    "ConcernStatus",
     "EndReason",
     "EnrollmentRole",
     "EnrollmentStatus",
+    "FeedbackKind",
     "GoalStatus",
+    "HealthStatus",
+    "MeetingMode",
     "OwnerRole",
     "PairingState",
     "ProgramStatus",
+    "ReasonCode",
+    "RequestStatus",
     "nodes_through",
 ]
 

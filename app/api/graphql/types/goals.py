@@ -11,13 +11,25 @@ import strawberry
 from strawberry import relay
 
 from app.api.graphql.context import Info
-from app.api.graphql.relay import node_uuids, ordered
+from app.api.graphql.loaders import args_key
+from app.api.graphql.relay import (
+    DEFAULT_FIRST,
+    After,
+    Connection,
+    First,
+    check_first,
+    connection,
+    node_uuids,
+    ordered,
+)
 from app.api.graphql.types.common import GoalStatus, OwnerRole
 from app.db.models import Goal as GoalRow
+from app.db.pagination import key_cursor
 from app.domain import goals as service
 from app.domain.goals import MilestoneView, is_overdue
 
 if TYPE_CHECKING:
+    from app.api.graphql.types.comments import GoalComment
     from app.api.graphql.types.pairings import Pairing
 
 
@@ -100,6 +112,19 @@ class Goal(relay.Node):
 
         row = await info.context.loaders.pairing.load(self.row.pairing_id)
         return None if row is None else Pairing.of(row)
+
+    @strawberry.field(description="The comments on the goal, oldest first.")
+    async def comments(
+        self,
+        info: Info,
+        first: Annotated[int, First] = DEFAULT_FIRST,
+        after: Annotated[str | None, After] = None,
+    ) -> Connection[Annotated[GoalComment, strawberry.lazy("app.api.graphql.types.comments")]]:
+        from app.api.graphql.types.comments import GoalComment
+
+        key = args_key(limit=check_first(first), cursor=after)
+        page = await info.context.loaders.comments_of_goal.load((self.id, key))
+        return connection(page, GoalComment.of, lambda c: key_cursor(c.id))
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

@@ -14,21 +14,31 @@ from app.api.graphql.context import Info
 from app.api.graphql.loaders import args_key
 from app.api.graphql.relay import DEFAULT_FIRST, After, Connection, First, check_first, connection
 from app.api.graphql.types.common import (
+    ConcernStatus,
     GoalStatus,
     OwnerRole,
     PairingState,
     nodes_through,
 )
 from app.db.models import Pairing as PairingRow
-from app.db.pagination import key_cursor
+from app.db.pagination import dated_cursor, key_cursor
 from app.domain.errors import NotFound
 from app.domain.pairing_views import MemberView, PairingView
 
 if TYPE_CHECKING:
+    from app.api.graphql.types.checkins import CheckIn
+    from app.api.graphql.types.concerns import Concern
     from app.api.graphql.types.employees import Employee
     from app.api.graphql.types.enrollments import Enrollment
+    from app.api.graphql.types.feedback import Feedback
     from app.api.graphql.types.goals import Goal
+    from app.api.graphql.types.health import PairingHealth
     from app.api.graphql.types.programs import Program
+
+CHECK_INS = "app.api.graphql.types.checkins"
+CONCERNS = "app.api.graphql.types.concerns"
+FEEDBACK = "app.api.graphql.types.feedback"
+HEALTH = "app.api.graphql.types.health"
 
 
 @strawberry.type(description="One criterion of a proposal's score and why.")
@@ -235,6 +245,68 @@ class Pairing(relay.Node):
         key = args_key(limit=check_first(first), cursor=after, owner_role=owner_role, status=status)
         page = await info.context.loaders.goals_of_pairing.load((self.id, key))
         return connection(page, Goal.of, lambda g: key_cursor(g.id))
+
+    @strawberry.field(
+        description="The pairing's meetings, latest meeting first. Shared notes are shown to "
+        "the two members only; your own private notes to you only."
+    )
+    async def check_ins(
+        self,
+        info: Info,
+        first: Annotated[int, First] = DEFAULT_FIRST,
+        after: Annotated[str | None, After] = None,
+    ) -> Connection[Annotated[CheckIn, strawberry.lazy(CHECK_INS)]]:
+        from app.api.graphql.types.checkins import CheckIn
+
+        key = args_key(limit=check_first(first), cursor=after)
+        page = await info.context.loaders.check_ins_of_pairing.load((self.id, key))
+        info.context.loaders.prime(info.context.loaders.check_in, page.items)
+        return connection(page, CheckIn.of, lambda c: dated_cursor(c.met_on, c.id))
+
+    @strawberry.field(
+        description="Feedback given in the pairing, oldest first: yours whole; your partner's "
+        "comment only when they shared it (never their ratings); everything for the program "
+        "team. Null with a `forbidden` error for anyone else (readers: see the report)."
+    )
+    async def feedback(
+        self,
+        info: Info,
+        first: Annotated[int, First] = DEFAULT_FIRST,
+        after: Annotated[str | None, After] = None,
+    ) -> Connection[Annotated[Feedback, strawberry.lazy(FEEDBACK)]] | None:
+        from app.api.graphql.types.feedback import Feedback
+
+        key = args_key(limit=check_first(first), cursor=after)
+        page = await info.context.loaders.feedback_of_pairing.load((self.id, key))
+        return connection(page, Feedback.of, lambda f: key_cursor(f.id))
+
+    @strawberry.field(
+        description="Concerns about the pairing, newest first: all of them for the program "
+        "team; for a member, only those they raised. Service clients are refused."
+    )
+    async def concerns(
+        self,
+        info: Info,
+        first: Annotated[int, First] = DEFAULT_FIRST,
+        after: Annotated[str | None, After] = None,
+        status: ConcernStatus | None = None,
+    ) -> Connection[Annotated[Concern, strawberry.lazy(CONCERNS)]] | None:
+        from app.api.graphql.types.concerns import Concern
+
+        key = args_key(limit=check_first(first), cursor=after, status=status)
+        page = await info.context.loaders.concerns_of_pairing.load((self.id, key))
+        info.context.loaders.prime(info.context.loaders.concern, page.items)
+        return connection(page, lambda c: Concern.shaped(info, c), lambda c: key_cursor(c.id))
+
+    @strawberry.field(
+        description="How the pairing is going (the program team and readers; readers do not "
+        "see concerns). Null when the pairing is not active."
+    )
+    async def health(self, info: Info) -> Annotated[PairingHealth, strawberry.lazy(HEALTH)] | None:
+        from app.api.graphql.types.health import PairingHealth
+
+        found = await info.context.loaders.pairing_health.load(self.id)
+        return None if found is None else PairingHealth.of(found)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

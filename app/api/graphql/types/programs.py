@@ -25,6 +25,7 @@ from app.api.graphql.relay import (
 from app.api.graphql.types.common import (
     EnrollmentRole,
     EnrollmentStatus,
+    HealthStatus,
     PairingState,
     ProgramStatus,
     nodes_through,
@@ -34,10 +35,16 @@ from app.db.pagination import key_cursor
 
 if TYPE_CHECKING:
     from app.api.graphql.types.enrollments import Enrollment
+    from app.api.graphql.types.health import PairingHealth
+    from app.api.graphql.types.matching import MatchingRun
     from app.api.graphql.types.pairings import Pairing
+    from app.api.graphql.types.reports import ProgramReport
 
 ENROLLMENTS = "app.api.graphql.types.enrollments"
 PAIRINGS = "app.api.graphql.types.pairings"
+HEALTH = "app.api.graphql.types.health"
+MATCHING = "app.api.graphql.types.matching"
+REPORTS = "app.api.graphql.types.reports"
 
 
 @strawberry.type(description="How a program's matching runs pair people.")
@@ -150,6 +157,47 @@ class Program(relay.Node):
         page = await info.context.loaders.pairings_of_program.load((self.id, key))
         info.context.loaders.prime(info.context.loaders.pairing, page.items)
         return connection(page, Pairing.of, lambda p: key_cursor(p.id))
+
+    @strawberry.field(
+        description="The health of every active pairing, in pairing order, filtered by status "
+        "(the program team and readers; readers do not see concerns)."
+    )
+    async def pairing_health(
+        self,
+        info: Info,
+        first: Annotated[int, First] = DEFAULT_FIRST,
+        after: Annotated[str | None, After] = None,
+        status: HealthStatus | None = None,
+    ) -> Connection[Annotated[PairingHealth, strawberry.lazy(HEALTH)]] | None:
+        from app.api.graphql.types.health import PairingHealth
+
+        key = args_key(limit=check_first(first), cursor=after, status=status)
+        page = await info.context.loaders.health_of_program.load((self.id, key))
+        return connection(page, PairingHealth.of, lambda h: key_cursor(h.pairing_id))
+
+    @strawberry.field(
+        description="The program's report (the program team and readers). Every figure about "
+        "fewer than 3 people is suppressed."
+    )
+    async def report(self, info: Info) -> Annotated[ProgramReport, strawberry.lazy(REPORTS)] | None:
+        from app.api.graphql.types.reports import ProgramReport
+
+        found = await info.context.loaders.program_report.load(self.id)
+        return None if found is None else ProgramReport.of(found)
+
+    @strawberry.field(description="The program's matching runs, newest first (its managers).")
+    async def matching_runs(
+        self,
+        info: Info,
+        first: Annotated[int, First] = DEFAULT_FIRST,
+        after: Annotated[str | None, After] = None,
+    ) -> Connection[Annotated[MatchingRun, strawberry.lazy(MATCHING)]] | None:
+        from app.api.graphql.types.matching import MatchingRun
+
+        key = args_key(limit=check_first(first), cursor=after)
+        page = await info.context.loaders.runs_of_program.load((self.id, key))
+        info.context.loaders.prime(info.context.loaders.matching_run, page.items)
+        return connection(page, MatchingRun.of, lambda r: key_cursor(r.id))
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
