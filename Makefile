@@ -10,7 +10,7 @@ PORT ?= 8000
 DEMO_ADMIN_EMAIL ?= amara.okafor@northwind.example
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install lint typecheck schema-check test-sqlite test-postgres coverage openapi bench bench-matching bench-reports bench-hris clean
+.PHONY: run test install lint typecheck schema-check test-sqlite test-postgres coverage openapi bench bench-matching bench-reports bench-hris bench-graphql clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -86,6 +86,10 @@ bench-reports: install
 ## bench-hris: the HRIS sync benchmark (bulk API and CSV import, SQLite and PostgreSQL)
 bench-hris: install
 	$(BIN)/python -m bench.hris
+
+## bench-graphql: a nested GraphQL query beside its REST equivalent (SQLite and PostgreSQL)
+bench-graphql: install
+	$(BIN)/python -m bench.graphql
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache
