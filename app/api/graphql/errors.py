@@ -26,7 +26,8 @@ log = logging.getLogger("revmentor.graphql")
 DOCUMENT_CODES = frozenset({"invalid-query", "query-too-complex", "introspection-disabled"})
 
 
-def _extensions(code: str, status: int, **extra: Any) -> dict[str, Any]:
+def extensions_for(code: str, status: int, **extra: Any) -> dict[str, Any]:
+    """The ``extensions`` of an error: its code (the REST problem kind), type and status."""
     out = {"code": code, "type": problem_type(code), "status": status}
     out.update({k: v for k, v in extra.items() if v is not None})
     return out
@@ -102,7 +103,7 @@ def translate(error: GraphQLError) -> GraphQLError:
         return _with(
             error,
             cause.detail,
-            _extensions(
+            extensions_for(
                 cause.code, status, rule=cause.rule, field=_field_name(cause.field), **extra
             ),
         )
@@ -112,24 +113,26 @@ def translate(error: GraphQLError) -> GraphQLError:
         return _with(
             error,
             summary or "invalid input",
-            _extensions("validation-error", 422, errors=fields),
+            extensions_for("validation-error", 422, errors=fields),
         )
     if isinstance(cause, StrawberryInputCoercionError):
         # An argument GraphQL's own validation could not check (e.g. a malformed global id).
-        return _with(error, cause.message, _extensions("invalid-input", 422))
+        return _with(error, cause.message, extensions_for("invalid-input", 422))
     if cause is None:
         # Refused before execution (syntax, validation, limits) or by GraphQL itself.
         code = (error.extensions or {}).get("code") or _document_code(error.message)
-        return _with(error, error.message, {**(error.extensions or {}), **_extensions(code, 400)})
+        return _with(
+            error, error.message, {**(error.extensions or {}), **extensions_for(code, 400)}
+        )
     if is_database_unavailable(cause):
         log.warning("database unavailable: %s", type(cause).__name__)
         return _with(
             error,
             "the database cannot be reached; retry shortly",
-            _extensions("service-unavailable", 503),
+            extensions_for("service-unavailable", 503),
         )
     log.error("unexpected error in GraphQL %s", error.path, exc_info=cause)
-    return _with(error, "Unexpected error.", _extensions("internal-error", 500))
+    return _with(error, "Unexpected error.", extensions_for("internal-error", 500))
 
 
 class ErrorCodes(SchemaExtension):

@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
+from cross_web import HTTPException as StrawberryHTTPException
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from graphql import GraphQLError
+from starlette.responses import Response
+from strawberry import UNSET
 from strawberry.extensions import DisableIntrospection
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http.ides import get_graphql_ide_html
@@ -20,7 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from app.api.deps import ActorDep, SettingsDep, get_database
 from app.api.graphql.context import Context
-from app.api.graphql.errors import ErrorCodes, translate
+from app.api.graphql.errors import ErrorCodes, extensions_for, translate
 from app.api.graphql.limits import limit_extensions
 from app.api.graphql.mutations.employees import EmployeeMutations
 from app.api.graphql.mutations.enrollments import EnrollmentMutations
@@ -41,6 +44,7 @@ from app.api.graphql.types.matching import MatchingRun
 from app.api.graphql.types.pairings import Pairing
 from app.api.graphql.types.programs import Program
 from app.api.graphql.types.requests import PairingRequest, PairingRequestQueries
+from app.api.rest.problems import HTTP_PROBLEM_TYPES
 from app.config import Settings
 
 PATH = "/graphql"
@@ -121,9 +125,29 @@ async def get_context(request: Request, actor: ActorDep, settings: SettingsDep) 
     return Context(actor=actor, db=get_database(request), settings=settings)
 
 
+class _Router(GraphQLRouter[Any, None]):
+    """Strawberry's router, answering its own refusals (a batch, a query over GET, a body that
+    is not JSON) as GraphQL errors with a code, like every other error, not as plain text."""
+
+    async def run(  # type: ignore[override]
+        self, request: Request, context: Any = UNSET, root_value: Any = UNSET
+    ) -> Response:
+        try:
+            return await super().run(request, context=context, root_value=root_value)
+        except StrawberryHTTPException as exc:
+            code = HTTP_PROBLEM_TYPES.get(exc.status_code, "bad-request")
+            body = {
+                "data": None,
+                "errors": [
+                    {"message": exc.reason, "extensions": extensions_for(code, exc.status_code)}
+                ],
+            }
+            return JSONResponse(body, status_code=exc.status_code)
+
+
 def build_graphql_router(settings: Settings) -> GraphQLRouter[Any, None]:
     """``POST /graphql`` (queries over GET are refused: they would end up in logs and caches)."""
-    return GraphQLRouter(
+    return _Router(
         build_schema(settings),
         path=PATH,
         context_getter=get_context,

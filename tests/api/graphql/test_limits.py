@@ -359,7 +359,10 @@ async def test_batches_are_refused(client: httpx.AsyncClient, admin: Person) -> 
     response = await client.post(GRAPHQL, json=batch, headers=admin.headers)
 
     assert response.status_code == 400
-    assert "Batching is not enabled" in response.text
+    error = response.json()["errors"][0]
+    assert "Batching is not enabled" in error["message"]
+    assert error["extensions"]["code"] == "bad-request"
+    assert response.json()["data"] is None
 
 
 async def test_queries_over_get_are_refused_and_still_need_credentials(
@@ -373,7 +376,9 @@ async def test_queries_over_get_are_refused_and_still_need_credentials(
     baseline = await statements_of(db, client, admin, "{")
 
     assert signed_in.status_code == 400
-    assert "not allowed when using GET" in signed_in.text
+    error = signed_in.json()["errors"][0]
+    assert "not allowed when using GET" in error["message"]
+    assert error["extensions"]["code"] == "bad-request"
     assert counter.count == baseline  # authentication only: the query did not run
     assert anonymous.status_code == 401
 
