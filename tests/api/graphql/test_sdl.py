@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner, Result
@@ -77,3 +78,17 @@ def test_the_command_writes_a_schema_that_then_checks_clean(tmp_path: Path) -> N
     assert output.read_text() == sdl()
     assert checked.exit_code == 0, checked.output
     assert printed.stdout == sdl()
+
+
+def test_the_readme_examples_are_valid_against_the_schema() -> None:
+    """Every GraphQL example in the README parses and validates (field names, arguments,
+    enum values), so a schema change cannot quietly break the documentation."""
+    from graphql import parse, validate
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    examples = re.findall(r"```graphql\n(.*?)```", readme, flags=re.DOTALL)
+    assert len(examples) >= 2
+    schema = build_schema()._schema
+    for example in examples:
+        errors = validate(schema, parse(example))
+        assert errors == [], f"{example}\n{errors}"
