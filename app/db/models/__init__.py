@@ -4,7 +4,7 @@ from app.db.models.audit import AuditEvent
 from app.db.models.base import NAMING_CONVENTION, Resource, metadata
 from app.db.models.employees import Employee
 from app.db.models.enrollments import Enrollment
-from app.db.models.hris import HrisRun, HrisRunEntry
+from app.db.models.hris import HrisRun, HrisRunPage
 from app.db.models.idempotency import IdempotencyRecord
 from app.db.models.pairings import (
     OPEN_PAIRING_STATES,
@@ -41,7 +41,7 @@ __all__ = [
     "GoalComment",
     "GoalMilestone",
     "HrisRun",
-    "HrisRunEntry",
+    "HrisRunPage",
     "IdempotencyRecord",
     "MatchingRun",
     "Pairing",

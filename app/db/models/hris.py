@@ -10,7 +10,7 @@ from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from app.db.models.base import Resource
-from app.db.types import JSONType, UTCDateTime
+from app.db.types import JSONType, UTCDateTime, uuid7
 
 
 class HrisRun(Resource, table=True):
@@ -52,10 +52,12 @@ class HrisRun(Resource, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class HrisRunEntry(SQLModel, table=True):
-    """An external id a snapshot run has seen."""
+class HrisRunPage(SQLModel, table=True):
+    """The external ids one page of a snapshot run contained (one row per page: a page of a
+    thousand people is one write, not a thousand)."""
 
-    __tablename__ = "hris_run_entries"
+    __tablename__ = "hris_run_pages"
 
-    run_id: uuid.UUID = Field(foreign_key="hris_runs.id", ondelete="CASCADE", primary_key=True)
-    external_id: str = Field(max_length=255, primary_key=True)
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    run_id: uuid.UUID = Field(foreign_key="hris_runs.id", ondelete="CASCADE", index=True)
+    external_ids: list[str] = Field(default_factory=list, sa_type=JSONType)

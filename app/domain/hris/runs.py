@@ -6,13 +6,12 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, text, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import ColumnElement, Select, delete, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.db.models import Employee, HrisRun, HrisRunEntry
+from app.db.models import Employee, HrisRun, HrisRunPage
 from app.db.pagination import Page, paginate
 from app.db.types import utcnow
 from app.domain import audit, employees
@@ -194,9 +193,9 @@ async def push_snapshot_page(
     await _remember(session, run, {external_id_of(r) for r in records} - {None})
     # Pages of one run may be pushed in parallel (different people); the run's row is locked
     # only now, for its report. A commit that got in first ends this page with a 409, and the
-    # page's records roll back with it. The lock is PostgreSQL's FOR NO KEY UPDATE: the pages'
-    # entries hold key-share locks on the run (their foreign key), which FOR UPDATE would wait
-    # on — two pages, each waiting for the other.
+    # page's records roll back with it. The lock is PostgreSQL's FOR NO KEY UPDATE: each page's
+    # row of seen people holds a key-share lock on the run (its foreign key), which FOR UPDATE
+    # would wait on — two pages, each waiting for the other.
     if session.get_bind().dialect.name == "sqlite":
         await lock_for_update(session, run)
     else:
@@ -209,32 +208,34 @@ async def push_snapshot_page(
 
 
 async def _remember(session: AsyncSession, run: HrisRun, external_ids: set[str | None]) -> None:
-    """Note who the snapshot has seen. Invalid records count: a person whose record had a bad
-    e-mail still works here and must not be deactivated for it."""
-    seen = [e for e in external_ids if e is not None]
-    if not seen:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        # One statement, the ids as one array (a retried page finds them there already).
-        await session.execute(
-            text(
-                "INSERT INTO hris_run_entries (run_id, external_id) "
-                "SELECT :run, unnest(CAST(:seen AS VARCHAR[])) ON CONFLICT DO NOTHING"
-            ),
-            {"run": run.id, "seen": seen},
-        )
-        return
-    rows = [{"run_id": run.id, "external_id": e} for e in seen]
-    await session.execute(sqlite.insert(HrisRunEntry).on_conflict_do_nothing(), rows)
+    """Note who the snapshot has seen, as one row per page. Invalid records count: a person
+    whose record had a bad e-mail still works here and must not be deactivated for it."""
+    seen = sorted(e for e in external_ids if e is not None)
+    if seen:
+        session.add(HrisRunPage(run_id=run.id, external_ids=seen))
+        await session.flush()
 
 
-def _missing(run: HrisRun) -> ColumnElement[bool]:
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def _seen(run: HrisRun, dialect: str) -> Select[Any]:
+    """Every external id the run's pages contained."""
+    pages: Any = HrisRunPage.__table__  # type: ignore[attr-defined]
+    if dialect == "postgresql":
+        ids = func.jsonb_array_elements_text(pages.c.external_ids).table_valued("value")
+    else:
+        ids = func.json_each(pages.c.external_ids).table_valued("value")
+    return select(ids.c.value).select_from(pages).join(ids, true()).where(pages.c.run_id == run.id)
+
+
+def _missing(run: HrisRun, dialect: str) -> ColumnElement[bool]:
     """The source's active people this snapshot has not seen."""
-    seen = select(col(HrisRunEntry.external_id)).where(col(HrisRunEntry.run_id) == run.id)
     return (
         (col(Employee.source) == run.source)
         & col(Employee.active).is_(True)
-        & col(Employee.external_id).not_in(seen)
+        & col(Employee.external_id).not_in(_seen(run, dialect))
     )
 
 
@@ -253,7 +254,8 @@ async def commit_snapshot(
             col(Employee.source) == run.source, col(Employee.active).is_(True)
         )
     )
-    missing = await session.scalar(select(func.count()).where(_missing(run)))
+    left_out = _missing(run, _dialect(session))
+    missing = await session.scalar(select(func.count()).where(left_out))
     run.active_before, run.to_deactivate = active or 0, missing or 0
     run.max_deactivation_share = max_share
     # Only admins change an admin's status (as with a record saying ``active: false``).
@@ -261,7 +263,9 @@ async def commit_snapshot(
     if run.to_deactivate and not actor.is_admin:
         admins = (
             await session.scalar(
-                select(func.count()).where(_missing(run), col(Employee.is_admin).is_(True))
+                select(func.count()).where(
+                    _missing(run, _dialect(session)), col(Employee.is_admin).is_(True)
+                )
             )
             or 0
         )
@@ -284,12 +288,13 @@ async def commit_snapshot(
 
 
 async def _finish(session: AsyncSession, actor: Actor, run: HrisRun) -> None:
-    ids = list((await session.execute(select(col(Employee.id)).where(_missing(run)))).scalars())
+    left_out = _missing(run, _dialect(session))
+    ids = list((await session.execute(select(col(Employee.id)).where(left_out))).scalars())
     # What is stored no longer matches what the source last sent (an active person): if the
     # source sends them again, even unchanged, they apply again and the person is back.
     await session.execute(
         update(Employee)
-        .where(_missing(run))
+        .where(left_out)
         .values(source_digest=None)
         .execution_options(synchronize_session=False)
     )
@@ -303,7 +308,7 @@ async def _close(session: AsyncSession, actor: Actor, run: HrisRun, status: RunS
     run.status = status.value
     run.finished_at = utcnow()
     touch(run)
-    await session.execute(delete(HrisRunEntry).where(col(HrisRunEntry.run_id) == run.id))
+    await session.execute(delete(HrisRunPage).where(col(HrisRunPage.run_id) == run.id))
     await session.flush()
     _record(session, actor, run, status.value)
 
