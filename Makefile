@@ -10,7 +10,7 @@ PORT ?= 8000
 DEMO_ADMIN_EMAIL ?= amara.okafor@northwind.example
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install lint typecheck schema-check test-sqlite test-postgres coverage openapi bench bench-matching bench-reports bench-hris bench-graphql clean
+.PHONY: run test test-deps install lint typecheck schema-check test-sqlite test-postgres coverage openapi bench bench-matching bench-reports bench-hris bench-graphql clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -34,7 +34,21 @@ run: install
 	@$(BIN)/revmentor serve --host $(HOST) --port $(PORT) --no-migrate
 
 ## test: lint, types, schema drift, migrations and the whole suite on SQLite and PostgreSQL
-test: install lint typecheck schema-check test-sqlite test-postgres coverage
+test: install test-deps lint typecheck schema-check test-sqlite test-postgres coverage
+
+OIDC := tests/oidc
+$(OIDC)/node_modules/.package-lock.json: $(OIDC)/package-lock.json
+	npm ci --prefix $(OIDC) --no-audit --no-fund --loglevel=error
+
+## test-deps: the OpenID provider the SSO tests run against (Node.js; required in CI)
+test-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(OIDC)/node_modules/.package-lock.json; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "Node.js (npm) is required in CI for the OpenID provider tests" >&2; exit 1; \
+	else \
+		echo "npm not found: the OpenID provider tests are skipped (required in CI)"; \
+	fi
 
 lint:
 	$(BIN)/ruff check app tests bench alembic

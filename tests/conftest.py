@@ -23,6 +23,7 @@ from app.db.migrations import upgrade
 from app.db.models import metadata
 from app.main import create_app
 from tests.factories import Factory
+from tests.oidc_provider import oidc_provider  # noqa: F401  (session fixture for SSO tests)
 
 TEST_DATABASE = os.environ.get("REVMENTOR_TEST_DATABASE", "sqlite")
 POSTGRES_URL = os.environ.get(
