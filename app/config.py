@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/revmentor.db"
@@ -43,6 +43,31 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(default=3000, ge=100, le=100_000)
     graphql_max_query_bytes: int = Field(default=20_000, ge=1024, le=1024 * 1024)
     graphql_max_nodes: int = Field(default=50_000, ge=100, le=10_000_000)
+    # The company's identity provider (OpenID Connect). Without an issuer, only Revmentor's
+    # own API tokens are accepted.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "PS256", "ES256"])
+    oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    oidc_require_at_jwt: bool = False
+    oidc_jwks_cache_seconds: int = Field(default=3600, ge=60)
+    oidc_jwks_refresh_seconds: int = Field(default=60, ge=1)
+    oidc_employee_claim: str = "email"
+    oidc_employee_field: Literal["email", "external_id", "employee_number"] = "email"
+    oidc_groups_claim: str = "groups"
+    oidc_admin_groups: list[str] = Field(default_factory=list)
+    oidc_scope_claims: list[str] = Field(default_factory=lambda: ["scope", "scp", "roles"])
+
+    @model_validator(mode="after")
+    def _oidc_audience(self) -> Settings:
+        if self.oidc_issuer and not self.oidc_audience:
+            raise ValueError(
+                "REVMENTOR_OIDC_AUDIENCE must be set with REVMENTOR_OIDC_ISSUER: tokens "
+                "are accepted only when issued for this API"
+            )
+        if "none" in (a.lower() for a in self.oidc_algorithms):
+            raise ValueError("REVMENTOR_OIDC_ALGORITHMS must not allow 'none'")
+        return self
 
     @property
     def graphql_ide_enabled(self) -> bool:
@@ -73,6 +98,8 @@ class Settings(BaseSettings):
             problems.append("REVMENTOR_DEBUG must be false")
         if self.db_echo:
             problems.append("REVMENTOR_DB_ECHO must be false (it logs query parameters)")
+        if self.oidc_issuer and not self.oidc_issuer.startswith("https://"):
+            problems.append("REVMENTOR_OIDC_ISSUER must be an https:// URL")
         return problems
 
 

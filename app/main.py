@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app import __version__
+from app.api.auth.authenticate import identity_provider_keys
 from app.api.graphql.schema import IDE_PATH, build_graphql_router, ide_router
 from app.api.middleware import (
     BodyLimitMiddleware,
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = database
     app.state.background_tasks = set()
+    app.state.jwks = identity_provider_keys(settings)
 
     install_problem_handlers(app)
     install_scim_error_handlers(app)  # under /scim/v2, errors are SCIM Error messages

@@ -6,9 +6,11 @@ from asgi_correlation_id import correlation_id
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
+from app.api.auth.bearer import Jwks, verify
 from app.config import Settings
 from app.domain.actors import Actor
 from app.domain.errors import Unauthenticated
+from app.domain.identity import ClaimMapping, actor_for_claims
 from app.domain.tokens import TOKEN_PREFIX, authenticate_token
 
 
@@ -40,4 +42,32 @@ async def authenticate(
         )
         await session.commit()
         return actor
+    jwks: Jwks | None = getattr(connection.app.state, "jwks", None)
+    if jwks is not None and token.count(".") == 2:
+        claims = await verify(token, jwks, settings)
+        return await actor_for_claims(
+            session, claims.values, claim_mapping(settings), request_id=correlation_id.get()
+        )
     raise Unauthenticated("the token is invalid, expired or revoked", rule="invalid_token")
+
+
+def claim_mapping(settings: Settings) -> ClaimMapping:
+    """How this deployment maps the identity provider's claims (see the README)."""
+    return ClaimMapping(
+        employee_claim=settings.oidc_employee_claim,
+        employee_field=settings.oidc_employee_field,
+        groups_claim=settings.oidc_groups_claim,
+        admin_groups=frozenset(settings.oidc_admin_groups),
+        scope_claims=tuple(settings.oidc_scope_claims),
+    )
+
+
+def identity_provider_keys(settings: Settings) -> Jwks | None:
+    """The provider's key cache for this process (``None`` when no provider is configured)."""
+    if not settings.oidc_issuer:
+        return None
+    return Jwks(
+        settings.oidc_issuer,
+        cache_seconds=settings.oidc_jwks_cache_seconds,
+        refresh_seconds=settings.oidc_jwks_refresh_seconds,
+    )
