@@ -54,7 +54,7 @@ class Jwks:
         refresh_seconds: int,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.issuer = issuer.rstrip("/")
+        self.issuer = issuer  # exactly as tokens carry it (Auth0's ends with a slash)
         self.cache_seconds = cache_seconds
         self.refresh_seconds = refresh_seconds
         self._transport = transport
@@ -73,7 +73,8 @@ class Jwks:
     async def _refresh(self) -> None:
         try:
             if self._jwks_uri is None:
-                config = await self._get(f"{self.issuer}/.well-known/openid-configuration")
+                discovery = f"{self.issuer.rstrip('/')}/.well-known/openid-configuration"
+                config = await self._get(discovery)
                 self._jwks_uri = str(config["jwks_uri"])
             data = await self._get(self._jwks_uri)
             self._keys = KeySet.import_key_set(data)

@@ -155,6 +155,20 @@ async def test_an_unreachable_provider_is_a_503_until_its_keys_are_known() -> No
     await verify(token(provider.keys[0]), jwks, SETTINGS)
 
 
+async def test_an_issuer_with_a_trailing_slash_is_compared_as_it_is() -> None:
+    """Some providers (Auth0) name themselves with a trailing slash; tokens carry it too."""
+    provider = Provider()
+    jwks = Jwks(
+        ISSUER + "/",
+        cache_seconds=3600,
+        refresh_seconds=60,
+        transport=httpx.MockTransport(provider.handler),
+    )
+    settings = SETTINGS.model_copy(update={"oidc_issuer": ISSUER + "/"})
+    await verify(token(provider.keys[0], iss=ISSUER + "/"), jwks, settings)
+    assert "another identity provider" in await refusal(token(provider.keys[0]), jwks, settings)
+
+
 def test_settings_refuse_none_and_a_provider_without_an_audience() -> None:
     with pytest.raises(ValueError, match="AUDIENCE"):
         Settings(oidc_issuer=ISSUER)
