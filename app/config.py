@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     oidc_groups_claim: str = "groups"
     oidc_admin_groups: list[str] = Field(default_factory=list)
     oidc_scope_claims: list[str] = Field(default_factory=lambda: ["scope", "scp", "roles"])
+    # Browser sign-in (authorization code with PKCE): Revmentor's client at the provider.
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_allowed_redirects: list[str] = Field(default_factory=list)
+    session_hours: int = Field(default=8, ge=1, le=24 * 30)
 
     @model_validator(mode="after")
     def _oidc_audience(self) -> Settings:

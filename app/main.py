@@ -12,9 +12,12 @@ from contextlib import asynccontextmanager
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from starlette.middleware.sessions import SessionMiddleware
 
 from app import __version__
 from app.api.auth.authenticate import identity_provider_keys
+from app.api.auth.sso import flow_middleware_options, oauth_client
+from app.api.auth.sso import router as sso_router
 from app.api.graphql.schema import IDE_PATH, build_graphql_router, ide_router
 from app.api.middleware import (
     BodyLimitMiddleware,
@@ -46,6 +49,8 @@ PUBLIC_PATHS = frozenset(
         "/docs/oauth2-redirect",
         "/redoc",
         IDE_PATH,
+        "/auth/login",
+        "/auth/callback",
     }
 )
 
@@ -134,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = database
     app.state.background_tasks = set()
     app.state.jwks = identity_provider_keys(settings)
+    app.state.oauth = oauth_client(settings)
 
     install_problem_handlers(app)
     install_scim_error_handlers(app)  # under /scim/v2, errors are SCIM Error messages
@@ -142,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(build_api_router())
     app.include_router(build_scim_router())
     app.include_router(build_graphql_router(settings))
+    app.include_router(sso_router)
     if settings.graphql_ide_enabled:
         app.include_router(ide_router())
 
@@ -157,6 +164,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         batch_max_bytes=settings.batch_max_body_bytes,
     )
+    # A sign-in in progress (state, nonce, PKCE verifier) rides in a signed, short-lived cookie.
+    app.add_middleware(SessionMiddleware, **flow_middleware_options(settings))
     app.add_middleware(ScimErrorMiddleware)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")

@@ -11,7 +11,13 @@ from app.config import Settings
 from app.domain.actors import Actor
 from app.domain.errors import Unauthenticated
 from app.domain.identity import ClaimMapping, actor_for_claims
+from app.domain.sessions import session_actor
 from app.domain.tokens import TOKEN_PREFIX, authenticate_token
+
+#: The browser session's cookie, and the header that must repeat its CSRF token on changes.
+SESSION_COOKIE = "revmentor_session"
+CSRF_COOKIE = "revmentor_csrf"
+CSRF_HEADER = "x-csrf-token"
 
 
 def bearer_token(connection: HTTPConnection) -> str | None:
@@ -32,6 +38,15 @@ async def authenticate(
     (identity-provider JWTs, SSO session cookies) without any route changing."""
     token = bearer_token(connection)
     if token is None:
+        cookie = connection.cookies.get(SESSION_COOKIE)
+        if cookie:
+            return await session_actor(
+                session,
+                cookie,
+                method=connection.scope.get("method", "GET"),
+                csrf=connection.headers.get(CSRF_HEADER),
+                request_id=correlation_id.get(),
+            )
         raise Unauthenticated("sign in or send a bearer token", rule="credentials_required")
     if token.startswith(TOKEN_PREFIX):
         actor = await authenticate_token(

@@ -23,7 +23,7 @@ from app.db.models.progress import (
     GoalComment,
     GoalMilestone,
 )
-from app.db.models.tokens import ApiToken
+from app.db.models.tokens import ApiToken, WebSession
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -49,5 +49,6 @@ __all__ = [
     "Program",
     "ProgramManager",
     "Resource",
+    "WebSession",
     "metadata",
 ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 from app.db.models.base import Resource
-from app.db.types import JSONType, UTCDateTime
+from app.db.types import JSONType, UTCDateTime, utcnow, uuid7
 
 
 class ApiToken(Resource, table=True):
@@ -26,3 +26,20 @@ class ApiToken(Resource, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_by_id: uuid.UUID | None = Field(default=None, foreign_key="employees.id")
+
+
+class WebSession(SQLModel, table=True):
+    """A browser's sign-in through the identity provider: the cookie's value and the CSRF
+    token are stored only as hashes; the session ends when it expires or at logout."""
+
+    __tablename__ = "web_sessions"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    csrf_hash: str = Field(max_length=64)
+    employee_id: uuid.UUID = Field(foreign_key="employees.id", ondelete="RESTRICT", index=True)
+    # Admin rights the identity provider's groups granted at sign-in (for this session).
+    admin_by_groups: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
