@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     oidc_employee_field: Literal["email", "external_id", "employee_number"] = "email"
     oidc_groups_claim: str = "groups"
     oidc_admin_groups: list[str] = Field(default_factory=list)
+    oidc_program_manager_group_prefix: str | None = None
     oidc_scope_claims: list[str] = Field(default_factory=lambda: ["scope", "scp", "roles"])
     # Browser sign-in (authorization code with PKCE): Revmentor's client at the provider.
     oidc_client_id: str | None = None

@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-26 10:52:51.590617
+Create Date: 2026-11-26 11:01:04.950660
 
 """
 from typing import Sequence, Union
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 import app.db.types
-
+from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = '0006'
@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('csrf_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('employee_id', sa.Uuid(), nullable=False),
     sa.Column('admin_by_groups', sa.Boolean(), nullable=False),
+    sa.Column('programs_by_groups', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('created_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('expires_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('revoked_at', app.db.types.UTCDateTime(timezone=True), nullable=True),

@@ -3,12 +3,14 @@
 A token naming a person (``sub`` other than the client) is linked to their employee record by a
 configurable claim — the e-mail by default, or an employee-id claim matched against the external
 id or employee number. Admin rights come from Revmentor's own record or from the provider's
-groups; program management from Revmentor's assignments. A client-credentials token (no person)
-is a service client holding the token's scopes that Revmentor knows.
+groups; program management from Revmentor's assignments or from groups naming a program. A
+client-credentials token (no person) is a service client holding the token's scopes that
+Revmentor knows.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -33,6 +35,8 @@ class ClaimMapping:
     employee_field: str = "email"  # email, external_id or employee_number
     groups_claim: str = "groups"
     admin_groups: frozenset[str] = frozenset()
+    #: Groups named ``<prefix><program id>`` make their members managers of that program.
+    program_manager_prefix: str | None = None
     scope_claims: tuple[str, ...] = ("scope", "scp", "roles")
 
 
@@ -103,4 +107,21 @@ async def actor_for_claims(
     groups = set(_strings(claims.get(mapping.groups_claim)))
     if groups & mapping.admin_groups:
         actor = replace(actor, is_admin=True)
+    managed = programs_of_groups(groups, mapping.program_manager_prefix)
+    if managed:
+        actor = replace(actor, managed_program_ids=actor.managed_program_ids | managed)
     return actor
+
+
+def programs_of_groups(groups: Iterable[str], prefix: str | None) -> frozenset[uuid.UUID]:
+    """The programs a person's groups make them a manager of (``<prefix><program id>``)."""
+    if not prefix:
+        return frozenset()
+    found = set()
+    for group in groups:
+        if group.startswith(prefix):
+            try:
+                found.add(uuid.UUID(group.removeprefix(prefix)))
+            except ValueError:
+                continue  # not a program id: not a grant
+    return frozenset(found)

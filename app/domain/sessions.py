@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import uuid
 from dataclasses import replace
 from datetime import timedelta
 
@@ -41,6 +42,7 @@ async def open_session(
         employee_id=employee_id,
         # Admin by the provider's groups (not by Revmentor's own record): kept for the session.
         admin_by_groups=actor.is_admin and not employee.is_admin,
+        programs_by_groups=sorted(str(p) for p in actor.managed_program_ids),
         expires_at=utcnow() + ttl,
     )
     session.add(row)
@@ -91,7 +93,12 @@ async def session_actor(
             rule="csrf",
         )
     actor = await person_actor(session, employee, request_id=request_id)
-    return replace(actor, is_admin=True) if row.admin_by_groups else actor
+    granted = frozenset(uuid.UUID(p) for p in row.programs_by_groups)
+    return replace(
+        actor,
+        is_admin=actor.is_admin or row.admin_by_groups,
+        managed_program_ids=actor.managed_program_ids | granted,
+    )
 
 
 async def close_session(session: AsyncSession, value: str) -> bool:

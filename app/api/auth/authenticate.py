@@ -73,6 +73,7 @@ def claim_mapping(settings: Settings) -> ClaimMapping:
         employee_field=settings.oidc_employee_field,
         groups_claim=settings.oidc_groups_claim,
         admin_groups=frozenset(settings.oidc_admin_groups),
+        program_manager_prefix=settings.oidc_program_manager_group_prefix,
         scope_claims=tuple(settings.oidc_scope_claims),
     )
 

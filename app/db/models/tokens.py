@@ -40,6 +40,8 @@ class WebSession(SQLModel, table=True):
     employee_id: uuid.UUID = Field(foreign_key="employees.id", ondelete="RESTRICT", index=True)
     # Admin rights the identity provider's groups granted at sign-in (for this session).
     admin_by_groups: bool = False
+    # Programs the provider's groups made this person a manager of, at sign-in.
+    programs_by_groups: list[str] = Field(default_factory=list, sa_type=JSONType)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -18,6 +19,8 @@ from app.config import Settings
 from app.db.engine import Database
 from app.domain import employees
 from app.domain.actors import Actor
+from app.domain.identity import ClaimMapping, actor_for_claims
+from app.domain.sessions import open_session, session_actor
 from tests.api.graphql.support import client_with
 from tests.factories import Factory
 from tests.oidc_provider import OidcProvider, sign_in
@@ -222,3 +225,31 @@ async def test_scim_provisioning_can_use_a_client_credentials_token(
     )
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("application/scim+json")
+
+
+async def test_groups_naming_a_program_make_its_managers(db: Database, factory: Factory) -> None:
+    """With a prefix configured, a group ``<prefix><program id>`` grants managing that program
+    (for bearer tokens and sessions alike); groups naming nothing valid grant nothing."""
+    manager = await factory.employee(email="lead@example.com")
+    program = await factory.program()
+    mapping = ClaimMapping(program_manager_prefix="revmentor-program:")
+    claims = {
+        "sub": "u-9",
+        "email": "lead@example.com",
+        "groups": [f"revmentor-program:{program.id}", "revmentor-program:nonsense", "staff"],
+    }
+    async with db.session() as session:
+        actor = await actor_for_claims(session, claims, mapping)
+        assert actor.managed_program_ids == {program.id}
+        assert not actor.is_admin
+        # A session opened for them keeps the grant.
+        _, value, _ = await open_session(session, actor, ttl=timedelta(hours=1))
+        await session.commit()
+    async with db.session() as session:
+        again = await session_actor(session, value, method="GET", csrf=None)
+    assert again.employee_id == manager.id
+    assert again.managed_program_ids == {program.id}
+    # Without the prefix setting, groups grant no program.
+    async with db.session() as session:
+        plain = await actor_for_claims(session, claims, ClaimMapping())
+    assert plain.managed_program_ids == frozenset()
