@@ -17,10 +17,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from authlib.integrations.starlette_client import (  # type: ignore[import-untyped]
-    OAuth,
-    OAuthError,
-)
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import RedirectResponse
 
@@ -42,21 +38,31 @@ def sign_in_configured(settings: Settings) -> bool:
     return bool(settings.oidc_issuer and settings.oidc_client_id and settings.oidc_client_secret)
 
 
-def oauth_client(settings: Settings) -> OAuth:
+def _starlette_client() -> Any:
+    """authlib's Starlette client, imported only where sign-in is configured: authlib 1.9
+    announces (with a warning it prints itself) a move of its HTTP client, which would
+    otherwise show on every command."""
+    from authlib.integrations import starlette_client  # type: ignore[import-untyped]
+
+    return starlette_client
+
+
+def oauth_client(settings: Settings) -> Any:
     """The provider, registered for this deployment (discovery gives its endpoints)."""
-    oauth = OAuth()
-    if sign_in_configured(settings):
-        assert settings.oidc_issuer is not None
-        assert settings.oidc_client_secret is not None
-        oauth.register(
-            PROVIDER,
-            client_id=settings.oidc_client_id,
-            client_secret=settings.oidc_client_secret.get_secret_value(),
-            server_metadata_url=(
-                f"{settings.oidc_issuer.rstrip('/')}/.well-known/openid-configuration"
-            ),
-            client_kwargs={"scope": settings.oidc_scopes, "code_challenge_method": "S256"},
-        )
+    if not sign_in_configured(settings):
+        return None
+    oauth = _starlette_client().OAuth()
+    assert settings.oidc_issuer is not None
+    assert settings.oidc_client_secret is not None
+    oauth.register(
+        PROVIDER,
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret.get_secret_value(),
+        server_metadata_url=(
+            f"{settings.oidc_issuer.rstrip('/')}/.well-known/openid-configuration"
+        ),
+        client_kwargs={"scope": settings.oidc_scopes, "code_challenge_method": "S256"},
+    )
     return oauth
 
 
@@ -134,7 +140,7 @@ async def callback(request: Request, settings: Settings = Depends(get_settings_d
     provider = _provider(request)
     try:
         token = await provider.authorize_access_token(request)
-    except OAuthError as exc:
+    except _starlette_client().OAuthError as exc:
         log.info("sign-in refused: %s", exc)
         raise Unauthenticated(
             "the sign-in could not be completed (expired, replayed or forged); sign in again",
