@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     oidc_client_secret: SecretStr | None = None
     oidc_scopes: str = "openid email profile"
     oidc_allowed_redirects: list[str] = Field(default_factory=list)
+    # The callback as the provider must call it, when Revmentor runs behind a proxy that does
+    # not pass the public scheme and host on.
+    oidc_redirect_url: str | None = None
     session_hours: int = Field(default=8, ge=1, le=24 * 30)
 
     @model_validator(mode="after")

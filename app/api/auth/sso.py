@@ -120,7 +120,8 @@ async def login(request: Request, next: str | None = None) -> Response:
     provider = _provider(request)
     request.session.clear()
     request.session["next"] = safe_next(next, request.app.state.settings)
-    redirect_uri = str(request.url_for("auth_callback"))
+    settings: Settings = request.app.state.settings
+    redirect_uri = settings.oidc_redirect_url or str(request.url_for("auth_callback"))
     response: Response = await provider.authorize_redirect(request, redirect_uri)
     return response
 

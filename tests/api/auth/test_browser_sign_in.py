@@ -167,6 +167,23 @@ async def test_an_expired_session_no_longer_works(
     assert (await app_client.get("/api/v1/me")).status_code == 401
 
 
+async def test_the_callback_url_can_be_set_for_servers_behind_a_proxy(
+    settings: Settings, db: Database, oidc_provider: OidcProvider
+) -> None:
+    public = "https://mentoring.example.com/auth/callback"
+    async with client_with(
+        settings,
+        db,
+        oidc_issuer=oidc_provider.issuer,
+        oidc_audience=oidc_provider.api_audience,
+        oidc_client_id=oidc_provider.web_client_id,
+        oidc_client_secret=SecretStr(oidc_provider.web_client_secret),
+        oidc_redirect_url=public,
+    ) as client:
+        authorize = httpx.URL(await start(client))
+    assert authorize.params["redirect_uri"] == public
+
+
 async def test_without_a_client_sign_in_is_not_available(client: httpx.AsyncClient) -> None:
     response = await client.get("/auth/login")
     assert response.status_code == 404
