@@ -157,6 +157,13 @@ async def callback(request: Request, settings: Settings = Depends(get_settings_d
         )
         await session.commit()
     response = RedirectResponse(next_url, status_code=status.HTTP_303_SEE_OTHER)
+    set_session_cookies(response, value, csrf, settings)
+    return response
+
+
+def set_session_cookies(response: Response, value: str, csrf: str, settings: Settings) -> None:
+    """The session cookie (HttpOnly: scripts never read it) and the CSRF cookie (read by the
+    front end, sent back as a header); both SameSite=Lax, and Secure in production."""
     secure = settings.env == "production"
     age = settings.session_hours * 3600
     response.set_cookie(
@@ -165,7 +172,6 @@ async def callback(request: Request, settings: Settings = Depends(get_settings_d
     response.set_cookie(
         CSRF_COOKIE, csrf, max_age=age, httponly=False, samesite="lax", secure=secure
     )
-    return response
 
 
 @router.post(

@@ -12,7 +12,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import update
+from starlette.responses import Response
 
+from app.api.auth.sso import flow_middleware_options, set_session_cookies
 from app.config import Settings
 from app.db.engine import Database
 from app.db.models import WebSession
@@ -188,3 +190,18 @@ async def test_without_a_client_sign_in_is_not_available(client: httpx.AsyncClie
     response = await client.get("/auth/login")
     assert response.status_code == 404
     assert "not configured" in response.json()["detail"]
+
+
+def test_cookies_are_secure_in_production() -> None:
+    production = Settings(env="production", session_hours=8)
+    response = Response()
+    set_session_cookies(response, "session-value", "csrf-value", production)
+    session, csrf = response.headers.getlist("set-cookie")
+    assert session.startswith("revmentor_session=session-value")
+    assert "HttpOnly" in session
+    assert "Secure" in session
+    assert "SameSite=lax" in session
+    assert "Max-Age=28800" in session
+    assert "Secure" in csrf
+    assert "HttpOnly" not in csrf
+    assert flow_middleware_options(production)["https_only"] is True
