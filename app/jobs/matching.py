@@ -3,6 +3,7 @@ background of the same instance."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -38,3 +39,11 @@ async def execute_run(db: Database, run_id: uuid.UUID, *, actor: Actor | None = 
                 await session.commit()
         except Exception:  # the maintenance sweep marks it failed later
             log.warning("could not record the failure of run %s", run_id, exc_info=True)
+
+
+def launch_run(tasks: set[asyncio.Task[None]], db: Database, run_id: uuid.UUID) -> None:
+    """Start a committed run in the background, keeping a reference in ``tasks`` (the app's
+    background tasks) so it is not collected; REST and GraphQL start runs alike."""
+    task = asyncio.create_task(execute_run(db, run_id))
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)

@@ -17,7 +17,12 @@ from pydantic import ValidationError
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import SchemaExtension
 
-from app.api.rest.problems import STATUS_BY_ERROR, is_database_unavailable, problem_type
+from app.api.rest.problems import (
+    STATUS_BY_ERROR,
+    field_errors,
+    is_database_unavailable,
+    problem_type,
+)
 from app.domain.errors import DomainError
 
 log = logging.getLogger("revmentor.graphql")
@@ -66,17 +71,6 @@ def _field_name(field: str | None) -> str | None:
     return _RENAMED.get(field) or ".".join(_camel(p) for p in field.split("."))
 
 
-def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
-    return [
-        {
-            "field": ".".join(_camel(p) for p in e.get("loc", ())),
-            "message": e.get("msg", ""),
-            "type": e.get("type", ""),
-        }
-        for e in exc.errors(include_url=False)
-    ]
-
-
 def _document_code(message: str) -> str:
     """The code of a refusal worded by graphql-core or Strawberry."""
     lowered = message.lower()
@@ -108,7 +102,7 @@ def translate(error: GraphQLError) -> GraphQLError:
             ),
         )
     if isinstance(cause, ValidationError):
-        fields = _field_errors(cause)
+        fields = field_errors(cause.errors(include_url=False), _camel)
         summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
         return _with(
             error,

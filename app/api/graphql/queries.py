@@ -19,6 +19,7 @@ from app.api.graphql.relay import (
     connection,
     node_uuid,
 )
+from app.api.graphql.types import related
 from app.api.graphql.types.common import PairingState, ProgramStatus
 from app.api.graphql.types.employees import Employee, EmployeeSummary
 from app.api.graphql.types.pairings import Pairing
@@ -67,10 +68,7 @@ class CoreQueries:
     @strawberry.field(description="Who you are (as `GET /api/v1/me`).")
     async def viewer(self, info: Info) -> Viewer:
         actor = info.context.actor
-        employee = None
-        if actor.employee_id is not None:
-            row = await info.context.loaders.employee.load(actor.employee_id)
-            employee = None if row is None else Employee.of(row)
+        employee = await related.employee(info, actor.employee_id)
         return Viewer(
             kind=actor.kind.value,
             role=actor.role,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from fastapi import APIRouter, Request, Response, status
@@ -13,17 +12,9 @@ from app.api.rest.pagination import Cursor, Limit, PageOut, link_next
 from app.api.rest.problems import error_responses
 from app.api.rest.schemas import MatchingRunOut
 from app.domain.matching import runs as service
-from app.jobs.matching import execute_run
+from app.jobs.matching import launch_run
 
 router = APIRouter(tags=["matching"])
-
-
-def launch(request: Request, run_id: uuid.UUID) -> None:
-    """Start a committed run in the background, keeping a reference so it is not collected."""
-    tasks: set[asyncio.Task[None]] = request.app.state.background_tasks
-    task = asyncio.create_task(execute_run(get_database(request), run_id))
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
 
 
 @router.post(
@@ -43,7 +34,7 @@ async def start_matching_run(
     """Match the program's cohort (managers and admins). Answers at once; poll `Location`."""
     run = await service.start_run(session, actor, program_id=program_id, data=data)
     await session.commit()
-    launch(request, run.id)
+    launch_run(request.app.state.background_tasks, get_database(request), run.id)
     response.headers["Location"] = str(request.url_for("get_matching_run", run_id=run.id))
     return MatchingRunOut.model_validate(run)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -143,28 +144,32 @@ async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse
     )
 
 
-def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
-    return ".".join(str(part) for part in loc)
+def field_errors(
+    errors: Iterable[Mapping[str, Any]], name: Callable[[object], str] = str
+) -> list[dict[str, str]]:
+    """Validation errors as ``{field, message, type}``, the field a dotted path of its location
+    (each part spelled by ``name``: GraphQL spells fields its own way)."""
+    return [
+        {
+            "field": ".".join(name(part) for part in e.get("loc", ())),
+            "message": e.get("msg", ""),
+            "type": e.get("type", ""),
+        }
+        for e in errors
+    ]
 
 
 async def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    field_errors = [
-        {
-            "field": _field_path(e.get("loc", ())),
-            "message": e.get("msg", ""),
-            "type": e.get("type", ""),
-        }
-        for e in exc.errors()
-    ]
-    summary = "; ".join(f"{e['field']}: {e['message']}" for e in field_errors[:5])
+    fields = field_errors(exc.errors())
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in fields[:5])
     return problem_response(
         422,
         "validation-error",
         title="The request is not valid",
         detail=summary or "invalid request",
         instance=request.url.path,
-        errors=field_errors,
+        errors=fields,
         request_id=_request_id(request),
     )
 

@@ -4,7 +4,6 @@ and the same refusals (stale versions, bad input, forbidden steps) as the REST A
 
 from __future__ import annotations
 
-import base64
 import uuid
 from typing import Any
 
@@ -14,11 +13,8 @@ from sqlmodel import col
 
 from app.db.engine import Database
 from app.db.models import AuditEvent
+from tests.api.graphql.reads import gid
 from tests.factories import Factory, Person
-
-
-def gid(type_name: str, value: uuid.UUID | str) -> str:
-    return base64.b64encode(f"{type_name}:{value}".encode()).decode()
 
 
 async def gql(

@@ -23,16 +23,13 @@ from sqlalchemy import text
 
 from app.db.engine import Database
 from app.db.models import metadata
+from tests.api.graphql.reads import gid
 from tests.api.rest import test_security_matrix as core
 from tests.api.rest import test_security_matrix_pairings as pairings
 from tests.api.rest import test_security_matrix_progress as progress
 from tests.api.rest.test_security_matrix import Cell, Scenario, fingerprint
 
 Variables = Callable[[Scenario], dict[str, Any]]
-
-
-def gid(type_name: str, value: uuid.UUID) -> str:
-    return base64.b64encode(f"{type_name}:{value}".encode()).decode()
 
 
 def gid_in(value: uuid.UUID, variables: dict[str, Any]) -> bool:

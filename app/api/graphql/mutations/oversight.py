@@ -3,8 +3,6 @@ concerns, pairing requests and blocks."""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import Awaitable, Callable
 
 import strawberry
@@ -24,17 +22,7 @@ from app.db.models import PairingRequest as PairingRequestRow
 from app.domain import blocks, concerns, pairing_requests
 from app.domain.actors import Actor
 from app.domain.matching import runs
-from app.jobs.matching import execute_run
-
-
-def _launch(info: Info, run_id: uuid.UUID) -> None:
-    """Execute a committed run in the background, as REST does (the run is polled)."""
-    request = info.context.request
-    assert request is not None
-    tasks: set[asyncio.Task[None]] = request.app.state.background_tasks
-    task = asyncio.create_task(execute_run(info.context.db, run_id))
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
+from app.jobs.matching import launch_run
 
 
 @strawberry.input(description="A matching run of a program's cohort.")
@@ -68,7 +56,9 @@ class OversightMutations:
         row = await unit_of_work(
             info, lambda s, actor: runs.start_run(s, actor, program_id=program_id, data=data)
         )
-        _launch(info, row.id)
+        request = info.context.request
+        assert request is not None
+        launch_run(request.app.state.background_tasks, info.context.db, row.id)
         return MatchingRun.of(row)
 
     @strawberry.mutation(

@@ -11,6 +11,7 @@ from strawberry import relay
 
 from app.api.graphql.context import Info
 from app.api.graphql.relay import DEFAULT_FIRST, After, Connection, First, check_first, connection
+from app.api.graphql.types import related
 from app.db.models import Block as BlockRow
 from app.db.pagination import key_cursor
 from app.domain import blocks as service
@@ -41,10 +42,7 @@ class Block:
     async def blocked_employee(
         self, info: Info
     ) -> Annotated[Employee, strawberry.lazy("app.api.graphql.types.employees")] | None:
-        from app.api.graphql.types.employees import Employee
-
-        row = await info.context.loaders.employee.load(self.row.blocked_employee_id)
-        return None if row is None else Employee.of(row)
+        return await related.employee(info, self.row.blocked_employee_id)
 
 
 @strawberry.type

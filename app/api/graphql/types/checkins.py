@@ -12,6 +12,7 @@ import strawberry
 from strawberry import relay
 
 from app.api.graphql.context import Info
+from app.api.graphql.types import related
 from app.api.graphql.types.common import MeetingMode, nodes_through
 from app.domain.checkins import CheckInView
 
@@ -69,19 +70,13 @@ class CheckIn(relay.Node):
     async def logged_by(
         self, info: Info
     ) -> Annotated[Employee, strawberry.lazy("app.api.graphql.types.employees")] | None:
-        from app.api.graphql.types.employees import Employee
-
-        row = await info.context.loaders.employee.load(self.view.logged_by_id)
-        return None if row is None else Employee.of(row)
+        return await related.employee(info, self.view.logged_by_id)
 
     @strawberry.field
     async def pairing(
         self, info: Info
     ) -> Annotated[Pairing, strawberry.lazy("app.api.graphql.types.pairings")] | None:
-        from app.api.graphql.types.pairings import Pairing
-
-        row = await info.context.loaders.pairing.load(self.view.pairing_id)
-        return None if row is None else Pairing.of(row)
+        return await related.pairing(info, self.view.pairing_id)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

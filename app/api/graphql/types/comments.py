@@ -10,6 +10,7 @@ import strawberry
 from strawberry import relay
 
 from app.api.graphql.context import Info
+from app.api.graphql.types import related
 from app.db.models import GoalComment as GoalCommentRow
 
 if TYPE_CHECKING:
@@ -48,7 +49,4 @@ class GoalComment:
     async def author(
         self, info: Info
     ) -> Annotated[Employee, strawberry.lazy("app.api.graphql.types.employees")] | None:
-        from app.api.graphql.types.employees import Employee
-
-        row = await info.context.loaders.employee.load(self.row.author_employee_id)
-        return None if row is None else Employee.of(row)
+        return await related.employee(info, self.row.author_employee_id)

@@ -21,6 +21,7 @@ from app.api.graphql.relay import (
     connection,
     node_uuid,
 )
+from app.api.graphql.types import related
 from app.api.graphql.types.common import ConcernCategory, ConcernStatus, nodes_through
 from app.db.models import Concern as ConcernRow
 from app.db.pagination import key_cursor
@@ -101,10 +102,7 @@ class Concern(relay.Node):
     async def pairing(
         self, info: Info
     ) -> Annotated[Pairing, strawberry.lazy("app.api.graphql.types.pairings")] | None:
-        from app.api.graphql.types.pairings import Pairing
-
-        row = await info.context.loaders.pairing.load(self.view.pairing_id)
-        return None if row is None else Pairing.of(row)
+        return await related.pairing(info, self.view.pairing_id)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

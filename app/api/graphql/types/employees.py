@@ -13,6 +13,7 @@ from strawberry import relay
 from app.api.graphql.context import Info
 from app.api.graphql.loaders import args_key
 from app.api.graphql.relay import DEFAULT_FIRST, After, Connection, First, check_first, connection
+from app.api.graphql.types import related
 from app.api.graphql.types.common import GoalStatus, nodes_through
 from app.db.models import Employee as EmployeeRow
 from app.db.pagination import key_cursor
@@ -95,10 +96,7 @@ class Employee(relay.Node):
 
     @strawberry.field(description="The manager, when the caller may see their record.")
     async def manager(self, info: Info) -> Employee | None:
-        if self.row.manager_id is None:
-            return None
-        row = await info.context.loaders.employee.load(self.row.manager_id)
-        return None if row is None else Employee.of(row)
+        return await related.employee(info, self.row.manager_id)
 
     @strawberry.field(
         description="Goals this employee owns, in the pairings the caller may read, oldest first."

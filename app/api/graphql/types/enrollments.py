@@ -11,6 +11,7 @@ import strawberry
 from strawberry import relay
 
 from app.api.graphql.context import Info
+from app.api.graphql.types import related
 from app.api.graphql.types.common import EnrollmentRole, EnrollmentStatus, nodes_through
 from app.db.models import Enrollment as EnrollmentRow
 
@@ -75,19 +76,13 @@ class Enrollment(relay.Node):
     async def program(
         self, info: Info
     ) -> Annotated[Program, strawberry.lazy("app.api.graphql.types.programs")] | None:
-        from app.api.graphql.types.programs import Program
-
-        row = await info.context.loaders.program.load(self.row.program_id)
-        return None if row is None else Program.of(row)
+        return await related.program(info, self.row.program_id)
 
     @strawberry.field(description="The enrolled person, when the caller may see their record.")
     async def employee(
         self, info: Info
     ) -> Annotated[Employee, strawberry.lazy("app.api.graphql.types.employees")] | None:
-        from app.api.graphql.types.employees import Employee
-
-        row = await info.context.loaders.employee.load(self.row.employee_id)
-        return None if row is None else Employee.of(row)
+        return await related.employee(info, self.row.employee_id)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

@@ -11,6 +11,7 @@ import strawberry
 from strawberry import relay
 
 from app.api.graphql.context import Info
+from app.api.graphql.types import related
 from app.api.graphql.types.common import CommentVisibility, FeedbackKind
 from app.domain.feedback import FeedbackView
 
@@ -100,7 +101,4 @@ class Feedback:
     async def pairing(
         self, info: Info
     ) -> Annotated[Pairing, strawberry.lazy("app.api.graphql.types.pairings")] | None:
-        from app.api.graphql.types.pairings import Pairing
-
-        row = await info.context.loaders.pairing.load(self.view.pairing_id)
-        return None if row is None else Pairing.of(row)
+        return await related.pairing(info, self.view.pairing_id)

@@ -22,6 +22,7 @@ from app.api.graphql.relay import (
     node_uuids,
     ordered,
 )
+from app.api.graphql.types import related
 from app.api.graphql.types.common import GoalStatus, OwnerRole
 from app.db.models import Goal as GoalRow
 from app.db.pagination import key_cursor
@@ -108,10 +109,7 @@ class Goal(relay.Node):
     async def pairing(
         self, info: Info
     ) -> Annotated[Pairing, strawberry.lazy("app.api.graphql.types.pairings")] | None:
-        from app.api.graphql.types.pairings import Pairing
-
-        row = await info.context.loaders.pairing.load(self.row.pairing_id)
-        return None if row is None else Pairing.of(row)
+        return await related.pairing(info, self.row.pairing_id)
 
     @strawberry.field(description="The comments on the goal, oldest first.")
     async def comments(

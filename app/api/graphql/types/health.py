@@ -10,6 +10,7 @@ import strawberry
 from strawberry import relay
 
 from app.api.graphql.context import Info
+from app.api.graphql.types import related
 from app.api.graphql.types.common import HealthStatus, ReasonCode
 from app.domain.health import PairingHealth as PairingHealthView
 
@@ -71,7 +72,4 @@ class PairingHealth:
     async def pairing(
         self, info: Info
     ) -> Annotated[Pairing, strawberry.lazy("app.api.graphql.types.pairings")] | None:
-        from app.api.graphql.types.pairings import Pairing
-
-        row = await info.context.loaders.pairing.load(self.view.pairing_id)
-        return None if row is None else Pairing.of(row)
+        return await related.pairing(info, self.view.pairing_id)

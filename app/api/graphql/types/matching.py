@@ -13,6 +13,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from app.api.graphql.context import Info
+from app.api.graphql.types import related
 from app.api.graphql.types.common import nodes_through
 from app.api.graphql.types.pairings import Criterion
 from app.db.models import MatchingRun as MatchingRunRow
@@ -66,12 +67,10 @@ class Proposal:
     async def pairing(
         self, info: Info
     ) -> Annotated[Pairing, strawberry.lazy("app.api.graphql.types.pairings")] | None:
-        from app.api.graphql.types.pairings import Pairing
 
         if self.pairing_database_id is None:
             return None
-        row = await info.context.loaders.pairing.load(self.pairing_database_id)
-        return None if row is None else Pairing.of(row)
+        return await related.pairing(info, self.pairing_database_id)
 
 
 @strawberry.type(description="Someone the run could not pair, and why.")
@@ -139,10 +138,7 @@ class MatchingRun(relay.Node):
     async def program(
         self, info: Info
     ) -> Annotated[Program, strawberry.lazy("app.api.graphql.types.programs")] | None:
-        from app.api.graphql.types.programs import Program
-
-        row = await info.context.loaders.program.load(self.row.program_id)
-        return None if row is None else Program.of(row)
+        return await related.program(info, self.row.program_id)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

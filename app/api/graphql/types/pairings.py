@@ -13,6 +13,7 @@ from strawberry import relay
 from app.api.graphql.context import Info
 from app.api.graphql.loaders import args_key
 from app.api.graphql.relay import DEFAULT_FIRST, After, Connection, First, check_first, connection
+from app.api.graphql.types import related
 from app.api.graphql.types.common import (
     ConcernStatus,
     GoalStatus,
@@ -93,10 +94,7 @@ class PairingMember:
     async def employee(
         self, info: Info
     ) -> Annotated[Employee, strawberry.lazy("app.api.graphql.types.employees")] | None:
-        from app.api.graphql.types.employees import Employee
-
-        row = await info.context.loaders.employee.load(self.view.employee_id)
-        return None if row is None else Employee.of(row)
+        return await related.employee(info, self.view.employee_id)
 
     @strawberry.field(description="The enrollment, when the caller may see it.")
     async def enrollment(
@@ -134,10 +132,7 @@ class Pairing(relay.Node):
     async def program(
         self, info: Info
     ) -> Annotated[Program, strawberry.lazy("app.api.graphql.types.programs")] | None:
-        from app.api.graphql.types.programs import Program
-
-        row = await info.context.loaders.program.load(self.row.program_id)
-        return None if row is None else Program.of(row)
+        return await related.program(info, self.row.program_id)
 
     @strawberry.field
     async def state(self, info: Info) -> PairingState:

@@ -21,6 +21,7 @@ from app.api.graphql.relay import (
     connection,
     node_uuid,
 )
+from app.api.graphql.types import related
 from app.api.graphql.types.common import RequestStatus, nodes_through
 from app.db.models import PairingRequest as PairingRequestRow
 from app.db.pagination import key_cursor
@@ -80,26 +81,17 @@ class PairingRequest(relay.Node):
 
     @strawberry.field(description="Who asked, when the caller may see their record.")
     async def requester(self, info: Info) -> Annotated[Employee, strawberry.lazy(EMPLOYEES)] | None:
-        from app.api.graphql.types.employees import Employee
-
-        row = await info.context.loaders.employee.load(self.row.requester_employee_id)
-        return None if row is None else Employee.of(row)
+        return await related.employee(info, self.row.requester_employee_id)
 
     @strawberry.field(description="Who was asked, when the caller may see their record.")
     async def requested(self, info: Info) -> Annotated[Employee, strawberry.lazy(EMPLOYEES)] | None:
-        from app.api.graphql.types.employees import Employee
-
-        row = await info.context.loaders.employee.load(self.row.requested_employee_id)
-        return None if row is None else Employee.of(row)
+        return await related.employee(info, self.row.requested_employee_id)
 
     @strawberry.field
     async def program(
         self, info: Info
     ) -> Annotated[Program, strawberry.lazy("app.api.graphql.types.programs")] | None:
-        from app.api.graphql.types.programs import Program
-
-        row = await info.context.loaders.program.load(self.row.program_id)
-        return None if row is None else Program.of(row)
+        return await related.program(info, self.row.program_id)
 
     @strawberry.field(description="The pairing made when the request was accepted.")
     def pairing_id(self) -> relay.GlobalID | None:
@@ -110,12 +102,10 @@ class PairingRequest(relay.Node):
     async def pairing(
         self, info: Info
     ) -> Annotated[Pairing, strawberry.lazy("app.api.graphql.types.pairings")] | None:
-        from app.api.graphql.types.pairings import Pairing
 
         if self.row.pairing_id is None:
             return None
-        row = await info.context.loaders.pairing.load(self.row.pairing_id)
-        return None if row is None else Pairing.of(row)
+        return await related.pairing(info, self.row.pairing_id)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
