@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import bulk
 from app.db.models import Employee, HrisRun
-from app.db.queries import among
+from app.db.queries import among, among_rows
 from app.db.types import utcnow, uuid7
 from app.domain import audit, employees
 from app.domain.actors import Actor
@@ -480,7 +480,7 @@ async def _link_waiting_reports(
     ]
     if arrived is not None:
         dialect = session.get_bind().dialect.name
-        where.append(among(EMPLOYEES.c.manager_external_id, arrived, dialect))
+        where.append(among_rows(EMPLOYEES.c.manager_external_id, arrived, dialect))
     if keep_waiting:
         where.append(EMPLOYEES.c.id.not_in(keep_waiting))
     stmt = (
