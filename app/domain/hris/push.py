@@ -26,7 +26,7 @@ from app.db.types import utcnow, uuid7
 from app.domain import audit, employees
 from app.domain.actors import Actor
 from app.domain.errors import Conflict
-from app.domain.hris.records import HrisRecord, columns_of, digest_of, reason_of
+from app.domain.hris.records import HrisRecord, columns_of, digest_matches, digest_of, reason_of
 
 EMPLOYEES = Employee.__table__  # type: ignore[attr-defined]
 
@@ -67,7 +67,8 @@ def external_id_of(raw: object) -> str | None:
     return None
 
 
-Parsed = tuple[int, HrisRecord, str]  # position in the push, the record, its fingerprint
+#: Position in the push, the record, its fingerprint, and the record as it was sent.
+Parsed = tuple[int, HrisRecord, str, dict[str, Any]]
 
 
 def validate(raw_records: list[tuple[int, Any]]) -> tuple[list[RecordResult], list[Parsed]]:
@@ -96,7 +97,7 @@ def validate(raw_records: list[tuple[int, Any]]) -> tuple[list[RecordResult], li
             )
             continue
         first_at[record.external_id] = index
-        valid.append((index, record, digest_of(raw)))
+        valid.append((index, record, digest_of(raw), raw))
     return invalid, valid
 
 
@@ -131,7 +132,7 @@ async def settle_unchanged(
     for index, (raw, key) in enumerate(zip(raw_records, keys, strict=True)):
         row = stored.get(key) if key is not None else None
         at = _timestamp(raw.get("modified_at")) if row is not None else None
-        if row is None or at is None or at > row[2] or digest_of(raw) != row[3]:
+        if row is None or at is None or at > row[2] or not digest_matches(raw, row[3]):
             rest.append((index, raw))
         elif at == row[2]:
             settled.append(RecordResult(index, key, "unchanged", employee_id=row[1]))
@@ -227,9 +228,9 @@ async def _write(
     results: list[RecordResult] = []
     wiring: list[tuple[dict[str, Any], int, uuid.UUID, uuid.UUID | None]] = []
     claimed: dict[str, int] = {}
-    new_ids = {r.external_id: uuid7() for _, r, _ in batch if r.external_id not in by_ext}
+    new_ids = {r.external_id: uuid7() for _, r, _, _ in batch if r.external_id not in by_ext}
 
-    for index, record, digest in batch:
+    for index, record, digest, raw in batch:
         values = columns_of(record)
         email_key = values["email"].lower()
         desired_active = record.active and not _terminated(record)
@@ -246,7 +247,7 @@ async def _write(
                 result.outcome = "stale"
                 result.reason = f"the stored record is newer ({stored_at.isoformat()})"
                 continue
-            if row["source_digest"] == digest and row["source"] == run.source:
+            if row["source"] == run.source and digest_matches(raw, row["source_digest"], digest):
                 result.outcome = "unchanged"
                 if stored_at is None or record.modified_at > stored_at:
                     plan.newer_stamps.append(
@@ -392,8 +393,8 @@ def _new_row(
 
 async def _current_rows(session: AsyncSession, batch: list[Parsed]) -> list[dict[str, Any]]:
     """The stored people these records are about, locked until the push commits."""
-    ext_ids = [r.external_id for _, r, _ in batch]
-    emails = [str(r.email).lower() for _, r, _ in batch]
+    ext_ids = [r.external_id for _, r, _, _ in batch]
+    emails = [str(r.email).lower() for _, r, _, _ in batch]
     dialect = session.get_bind().dialect.name
     stmt = (
         select(
@@ -420,7 +421,7 @@ async def _current_rows(session: AsyncSession, batch: list[Parsed]) -> list[dict
 
 
 async def _manager_ids(session: AsyncSession, batch: list[Parsed]) -> dict[str, uuid.UUID]:
-    refs = {r.manager_external_id for _, r, _ in batch if r.manager_external_id is not None}
+    refs = {r.manager_external_id for _, r, _, _ in batch if r.manager_external_id is not None}
     if not refs:
         return {}
     dialect = session.get_bind().dialect.name

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any
 
+import orjson
 from pydantic import AwareDatetime, Field, StringConstraints, ValidationError, model_validator
 
 from app.domain.values import Bool, Date, Email, Int, Name, ShortText, StrictInput, TimeZone
@@ -96,11 +97,34 @@ def columns_of(record: HrisRecord) -> dict[str, Any]:
 _FINGERPRINTED = tuple(name for name in HrisRecord.model_fields if name != "modified_at")
 
 
+#: The mark of the current fingerprint scheme; a stored fingerprint without it is of the first
+#: scheme (SHA-256 of the values' ``repr``), still honoured so an upgrade re-writes nobody.
+DIGEST_SCHEME = "2:"
+
+
 def digest_of(raw: dict[str, Any]) -> str:
     """A fingerprint of what a source sent, its timestamp left out: a record whose fingerprint
     equals the stored one says nothing new, and is settled without being parsed again."""
+    values = (*map(raw.get, _FINGERPRINTED), len(raw))
+    try:
+        canonical = orjson.dumps(values)
+    except orjson.JSONEncodeError:  # what orjson cannot write (integers beyond 64 bits)
+        canonical = repr(values).encode()
+    return DIGEST_SCHEME + hashlib.blake2b(canonical, digest_size=16).hexdigest()
+
+
+def _first_scheme_digest(raw: dict[str, Any]) -> str:
     canonical = repr((*map(raw.get, _FINGERPRINTED), len(raw)))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def digest_matches(raw: dict[str, Any], stored: str | None, digest: str | None = None) -> bool:
+    """Whether ``raw`` has the fingerprint ``stored`` (``digest``: raw's, when known)."""
+    if stored is None:
+        return False
+    if stored.startswith(DIGEST_SCHEME):
+        return stored == (digest or digest_of(raw))
+    return stored == _first_scheme_digest(raw)
 
 
 def reason_of(error: ValidationError) -> tuple[str | None, str]:

@@ -5,16 +5,18 @@ The helpers at the top are shared by the other ``test_hris_*`` files.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import col
 
 from app.db.engine import Database
 from app.db.models import Employee, HrisRun
+from app.domain.hris import records as records_module
 from tests.factories import Factory, Person, Service
 
 API = "/api/v1"
@@ -221,6 +223,39 @@ async def test_an_equal_timestamp_with_the_same_content_is_unchanged(
     assert outcomes(await push(client, hris, [record("e-1", at=0)])) == ["unchanged"]
 
 
+async def test_fingerprints_stored_before_the_current_scheme_still_settle_unchanged_records(
+    client: httpx.AsyncClient, factory: Factory, db: Database
+) -> None:
+    """People synced before the fingerprint scheme changed carry the first scheme's fingerprint
+    (SHA-256 of the values' ``repr``): re-sending them unchanged writes nothing and reports
+    them unchanged, as before the upgrade; a real change still applies."""
+    hris, admin = await hris_client(factory), await factory.admin()
+    sent = [record("e-1", at=0, job_title="Analyst"), record("e-2", at=0)]
+    created = (await push(client, hris, sent))["results"]
+    async with db.session() as session:
+        for raw in sent:
+            values = (*map(raw.get, records_module._FINGERPRINTED), len(raw))
+            first_scheme = hashlib.sha256(repr(values).encode()).hexdigest()
+            await session.execute(
+                update(Employee)
+                .where(col(Employee.external_id) == raw["external_id"])
+                .values(source_digest=first_scheme)
+            )
+        await session.commit()
+    before = await read_employee(client, admin, created[0]["employee_id"])
+
+    again = await push(client, hris, sent)
+    assert outcomes(again) == ["unchanged", "unchanged"]
+    # Same content stamped later: still unchanged, only the clock moves.
+    later = await push(client, hris, [record("e-1", at=30, job_title="Analyst")])
+    assert outcomes(later) == ["unchanged"]
+    assert await read_employee(client, admin, created[0]["employee_id"]) == before
+
+    changed = await push(client, hris, [record("e-2", at=40, job_title="Lead")])
+    assert outcomes(changed) == ["updated"]
+    assert (await read_employee(client, admin, created[1]["employee_id"]))["job_title"] == "Lead"
+
+
 # ---------------------------------------------------------------------------------------------
 # Invalid records: reported one by one, the valid ones kept
 # ---------------------------------------------------------------------------------------------
@@ -296,6 +331,24 @@ async def test_a_record_with_a_nul_character_is_refused_on_its_own(
     assert (refused["outcome"], refused["external_id"]) == ("invalid", "e-1")
     assert "NUL" in refused["reason"]
     assert kept["outcome"] == "created"
+    assert await stored(db, "e-1") is None
+
+
+async def test_integers_beyond_64_bits_are_judged_record_by_record(
+    client: httpx.AsyncClient, factory: Factory, db: Database
+) -> None:
+    """A number too large for the fast JSON parser and fingerprint still gets a per-record
+    answer, and the records around it are kept (pushed twice: the second time unchanged)."""
+    hris = await hris_client(factory)
+    records = [
+        record("e-1", job_level=10**20),
+        record("e-2", cost_center_note=10**30),
+        record("e-3"),
+    ]
+    for expected_last in ("created", "unchanged"):
+        body = await push(client, hris, records)
+        assert outcomes(body) == ["invalid", "invalid", expected_last]
+        assert [r["field"] for r in body["results"][:2]] == ["job_level", "cost_center_note"]
     assert await stored(db, "e-1") is None
 
 
