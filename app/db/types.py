@@ -62,7 +62,14 @@ def uuid7() -> uuid.UUID:
     Within one millisecond a 12-bit counter (RFC 9562, method 1) keeps the ids this process makes
     strictly increasing, so "newest first" holds even for rows written together.
     """
+    return uuid7s(1)[0]
+
+
+def uuid7s(count: int) -> list[uuid.UUID]:
+    """``count`` time-ordered UUIDs at once, in increasing order (one clock reading and one
+    read of random bytes for all of them: bulk writes make a thousand at a time)."""
     global _last_ms, _sequence
+    stamps: list[tuple[int, int]] = []
     with _uuid_lock:
         ms = time.time_ns() // 1_000_000
         if ms > _last_ms:
@@ -70,17 +77,24 @@ def uuid7() -> uuid.UUID:
             _sequence = int.from_bytes(os.urandom(2), "big") & 0x7FF  # leave room to count up
         else:
             _sequence += 1
+        for _ in range(count):
             if _sequence > 0xFFF:  # counter exhausted: borrow the next millisecond
                 _last_ms += 1
                 _sequence = 0
-        ms, sequence = _last_ms, _sequence
-    rand = int.from_bytes(os.urandom(8), "big")
-    value = (ms & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76
-    value |= sequence << 64
-    value |= 0b10 << 62
-    value |= rand & ((1 << 62) - 1)
-    return uuid.UUID(int=value)
+            stamps.append((_last_ms, _sequence))
+            _sequence += 1
+        _sequence -= 1  # the last one handed out
+    noise = os.urandom(8 * count)
+    ids = []
+    for n, (ms, sequence) in enumerate(stamps):
+        rand = int.from_bytes(noise[8 * n : 8 * n + 8], "big")
+        value = (ms & ((1 << 48) - 1)) << 80
+        value |= 0x7 << 76
+        value |= sequence << 64
+        value |= 0b10 << 62
+        value |= rand & ((1 << 62) - 1)
+        ids.append(uuid.UUID(int=value))
+    return ids
 
 
 def json_default(value: Any) -> Any:

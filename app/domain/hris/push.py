@@ -22,13 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import bulk
 from app.db.models import Employee, HrisRun
 from app.db.queries import among, among_rows
-from app.db.types import utcnow, uuid7
+from app.db.types import utcnow, uuid7s
 from app.domain import audit, employees
 from app.domain.actors import Actor
 from app.domain.errors import Conflict
 from app.domain.hris.records import HrisRecord, columns_of, digest_matches, digest_of, reason_of
 
 EMPLOYEES = Employee.__table__  # type: ignore[attr-defined]
+#: The employees table again, as the manager side of a self-join (made once: building an
+#: alias's column collection costs more than the rest of the statement).
+_MANAGER = EMPLOYEES.alias("manager")
 
 #: How often a page is retried when a concurrent push wins a race or a cycle must be removed.
 ATTEMPTS = 5
@@ -228,7 +231,8 @@ async def _write(
     results: list[RecordResult] = []
     wiring: list[tuple[dict[str, Any], int, uuid.UUID, uuid.UUID | None]] = []
     claimed: dict[str, int] = {}
-    new_ids = {r.external_id: uuid7() for _, r, _, _ in batch if r.external_id not in by_ext}
+    arriving = [r.external_id for _, r, _, _ in batch if r.external_id not in by_ext]
+    new_ids = dict(zip(arriving, uuid7s(len(arriving)), strict=True))
 
     for index, record, digest, raw in batch:
         values = columns_of(record)
@@ -471,7 +475,7 @@ async def _link_waiting_reports(
     (``arrived``: the external ids new to the directory; ``None``: anyone's)."""
     if arrived is not None and not arrived:
         return []
-    manager = EMPLOYEES.alias("manager")
+    manager = _MANAGER
     named = manager.c.external_id == EMPLOYEES.c.manager_external_id
     manager_id = select(manager.c.id).where(named).scalar_subquery()
     where: list[ColumnElement[bool]] = [

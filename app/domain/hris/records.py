@@ -86,7 +86,8 @@ SOURCE_FIELDS = (
 
 def columns_of(record: HrisRecord) -> dict[str, Any]:
     """The employee column values a record stands for."""
-    values = {name: getattr(record, name) for name in SOURCE_FIELDS}
+    fields = record.__dict__  # the validated values, read directly (a thousand per push)
+    values = {name: fields[name] for name in SOURCE_FIELDS}
     values["email"] = str(record.email)
     values["display_name"] = record.display_name or f"{record.given_name} {record.family_name}"
     return values
