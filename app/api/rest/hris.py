@@ -18,6 +18,7 @@ from app.api.rest.conditional import set_etag
 from app.api.rest.pagination import Cursor, Limit, PageOut, link_next
 from app.api.rest.problems import CREATE_ERRORS, error_responses
 from app.db.models import HrisRun
+from app.db.types import json_default
 from app.domain import hris as service
 from app.domain.hris.records import SourceName
 from app.domain.values import StrictInput
@@ -168,22 +169,11 @@ def _push_out(run_id: uuid.UUID, results: list[service.RecordResult]) -> Respons
     counts: dict[str, int] = {}
     for result in results:
         counts[result.outcome] = counts.get(result.outcome, 0) + 1
-    body = {
-        "run_id": str(run_id),
-        "counts": counts,
-        "results": [
-            {
-                "index": r.index,
-                "external_id": r.external_id,
-                "outcome": r.outcome,
-                "employee_id": None if r.employee_id is None else str(r.employee_id),
-                "field": r.field,
-                "reason": r.reason,
-            }
-            for r in results
-        ],
-    }
-    return Response(orjson.dumps(body), media_type="application/json")
+    # orjson writes each result (a dataclass) as an object of its fields, in their order:
+    # index, external_id, outcome, employee_id, field, reason (ids the driver read come as its
+    # own UUID subclass, which the fallback writes).
+    body = {"run_id": run_id, "counts": counts, "results": results}
+    return Response(orjson.dumps(body, default=json_default), media_type="application/json")
 
 
 @router.post("/employees:batch", response_model=PushOut, responses=CREATE_ERRORS)

@@ -125,7 +125,11 @@ async def test_a_push_creates_people_with_every_field_the_source_sends(
     assert [r["index"] for r in body["results"]] == [0, 1]
     assert [r["external_id"] for r in body["results"]] == ["e-100", "e-101"]
     assert all(r["field"] is None and r["reason"] is None for r in body["results"])
+    expected_keys = ["index", "external_id", "outcome", "employee_id", "field", "reason"]
+    assert all(list(r) == expected_keys for r in body["results"])
+    assert set(body) == {"run_id", "counts", "results"}
     boss_id, ada_id = (r["employee_id"] for r in body["results"])
+    assert str(uuid.UUID(ada_id)) == ada_id  # the canonical text form
 
     ada = await read_employee(client, admin, ada_id)
     assert {k: ada[k] for k in full if k not in ("modified_at", "active", "email")} == {
