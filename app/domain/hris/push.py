@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, literal, select, update
+from sqlalchemy import ColumnElement, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import bulk
 from app.db.models import Employee, HrisRun
-from app.db.queries import among, among_rows
+from app.db.queries import among
 from app.db.types import utcnow, uuid7s
 from app.domain import audit, employees
 from app.domain.actors import Actor
@@ -65,22 +65,32 @@ def external_id_of(raw: object) -> str | None:
     """The external id of a raw record, when it has a usable one (even if the rest is bad)."""
     if isinstance(raw, dict):
         value = raw.get("external_id")
-        if isinstance(value, str) and value.strip() and len(value.strip()) <= 255:
-            return value.strip()
+        if isinstance(value, str):
+            value = value.strip()
+            if value and len(value) <= 255:
+                return value
     return None
+
+
+#: A record of a push as it came: its position, the record, and its external id if usable.
+Raw = tuple[int, Any, str | None]
+
+
+def keyed(raw_records: list[Any]) -> list[Raw]:
+    """The records of a push with their positions and external ids (read once per push)."""
+    return [(index, raw, external_id_of(raw)) for index, raw in enumerate(raw_records)]
 
 
 #: Position in the push, the record, its fingerprint, and the record as it was sent.
 Parsed = tuple[int, HrisRecord, str, dict[str, Any]]
 
 
-def validate(raw_records: list[tuple[int, Any]]) -> tuple[list[RecordResult], list[Parsed]]:
+def validate(raw_records: list[Raw]) -> tuple[list[RecordResult], list[Parsed]]:
     """Each record checked on its own; duplicates of an external id within a page refused."""
     invalid: list[RecordResult] = []
     valid: list[Parsed] = []
     first_at: dict[str, int] = {}
-    for index, raw in raw_records:
-        ext = external_id_of(raw)
+    for index, raw, ext in raw_records:
         try:
             record = HrisRecord.model_validate(raw)
         except ValidationError as exc:
@@ -105,15 +115,14 @@ def validate(raw_records: list[tuple[int, Any]]) -> tuple[list[RecordResult], li
 
 
 async def settle_unchanged(
-    session: AsyncSession, run: HrisRun, raw_records: list[Any]
-) -> tuple[list[RecordResult], list[tuple[int, Any]]]:
+    session: AsyncSession, run: HrisRun, raw_records: list[Raw]
+) -> tuple[list[RecordResult], list[Raw]]:
     """Settle the records that repeat what is stored (the common case of a full sync): they
     are reported unchanged, or stale when older, without being parsed. The others are left
     for validation and the locked write."""
-    keys = [external_id_of(raw) for raw in raw_records]
-    counted = Counter(keys)
+    counted = Counter(key for _, _, key in raw_records)
     wanted = [k for k, n in counted.items() if k is not None and n == 1]
-    stored: dict[str, tuple[Any, ...]] = {}
+    stored: dict[str, Any] = {}
     if wanted:
         dialect = session.get_bind().dialect.name
         # Only the external id in the query: it is the one selective index, and a planner
@@ -126,17 +135,17 @@ async def settle_unchanged(
             EMPLOYEES.c.source,
         ).where(among(EMPLOYEES.c.external_id, wanted, dialect))
         stored = {
-            row[0]: tuple(row)
-            for row in await session.execute(stmt)
+            row[0]: row
+            for row in (await session.execute(stmt)).all()
             if row[4] == run.source and row[3] is not None
         }
     settled: list[RecordResult] = []
-    rest: list[tuple[int, Any]] = []
-    for index, (raw, key) in enumerate(zip(raw_records, keys, strict=True)):
+    rest: list[Raw] = []
+    for index, raw, key in raw_records:
         row = stored.get(key) if key is not None else None
         at = _timestamp(raw.get("modified_at")) if row is not None else None
         if row is None or at is None or at > row[2] or not digest_matches(raw, row[3]):
-            rest.append((index, raw))
+            rest.append((index, raw, key))
         elif at == row[2]:
             settled.append(RecordResult(index, key, "unchanged", employee_id=row[1]))
         else:
@@ -414,8 +423,13 @@ async def _current_rows(session: AsyncSession, batch: list[Parsed]) -> list[dict
             EMPLOYEES.c.version,
         )
         .where(
-            among(EMPLOYEES.c.external_id, ext_ids, dialect)
-            | among(EMPLOYEES.c.email_key, emails, dialect)
+            # Two lookups joined, each by its own index (an OR of the two would scan).
+            EMPLOYEES.c.id.in_(
+                union_all(
+                    select(EMPLOYEES.c.id).where(among(EMPLOYEES.c.external_id, ext_ids, dialect)),
+                    select(EMPLOYEES.c.id).where(among(EMPLOYEES.c.email_key, emails, dialect)),
+                )
+            )
         )
         .order_by(EMPLOYEES.c.id)
         .with_for_update()
@@ -485,7 +499,7 @@ async def _link_waiting_reports(
     ]
     if arrived is not None:
         dialect = session.get_bind().dialect.name
-        where.append(among_rows(EMPLOYEES.c.manager_external_id, arrived, dialect))
+        where.append(among(EMPLOYEES.c.manager_external_id, arrived, dialect))
     if keep_waiting:
         where.append(EMPLOYEES.c.id.not_in(keep_waiting))
     stmt = (
