@@ -393,27 +393,55 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
 
-def report(name: str, bare: Leg, legs: dict[str, tuple[Leg, Leg]]) -> dict[str, Any]:
-    print(f"\n{name}: {bare.records:,} employees")
-    print(f"  bare upsert (driver, baseline)   {bare.seconds:7.2f} s  {bare.rate:9,.0f} rec/s")
+Round = tuple[Leg, dict[str, tuple[Leg, Leg]]]  # the baseline, and each leg's two pushes
+
+
+def median_leg(legs: list[Leg]) -> Leg:
+    """The round of median time (its own figures), with the highest peak of all rounds."""
+    middle = sorted(legs, key=lambda leg: leg.seconds)[len(legs) // 2]
+    peaks = [leg.peak_mb for leg in legs if leg.peak_mb is not None]
+    return Leg(middle.seconds, middle.records, max(peaks) if peaks else None)
+
+
+def spread(values: list[float], unit: str) -> str:
+    if len(values) < 2:
+        return ""
+    return f"  (rounds {min(values):.2f} to {max(values):.2f}{unit})"
+
+
+def report(name: str, rounds: list[Round]) -> dict[str, Any]:
+    """Each figure is the median of the rounds; ratios are taken within a round (against the
+    baseline measured in that round) and their median and range printed."""
+    bare = median_leg([b for b, _ in rounds])
+    print(f"\n{name}: {bare.records:,} employees, {len(rounds)} round(s), medians")
+    print(
+        f"  bare upsert (driver, baseline)   {bare.seconds:7.2f} s  {bare.rate:9,.0f} rec/s"
+        + spread([b.seconds for b, _ in rounds], " s")
+    )
     figures: dict[str, Any] = {"bare_seconds": bare.seconds, "bare_rate": bare.rate}
-    for label, (first, again) in legs.items():
-        slower = first.seconds / bare.seconds
-        faster = first.seconds / again.seconds
+    for label in rounds[0][1]:
+        first = median_leg([legs[label][0] for _, legs in rounds])
+        again = median_leg([legs[label][1] for _, legs in rounds])
+        slower_each = [legs[label][0].seconds / b.seconds for b, legs in rounds]
+        faster_each = [legs[label][0].seconds / legs[label][1].seconds for _, legs in rounds]
+        slower = sorted(slower_each)[len(slower_each) // 2]
+        faster = sorted(faster_each)[len(faster_each) // 2]
         print(
             f"  {label:<32} {first.seconds:7.2f} s  {first.rate:9,.0f} rec/s  "
-            f"{slower:4.2f}x bare  peak {first.peak_mb:5.0f} MB"
+            f"{slower:4.2f}x bare  peak {first.peak_mb:5.0f} MB" + spread(slower_each, "x")
         )
         print(
             f"  {label + ' again, unchanged':<32} {again.seconds:7.2f} s  {again.rate:9,.0f} "
-            f"rec/s  {faster:4.1f}x faster than the first"
+            f"rec/s  {faster:4.1f}x faster than the first" + spread(faster_each, "x")
         )
         figures[label] = {
             "seconds": first.seconds,
             "rate": first.rate,
             "over_bare": slower,
+            "over_bare_rounds": slower_each,
             "unchanged_seconds": again.seconds,
             "unchanged_speedup": faster,
+            "unchanged_speedup_rounds": faster_each,
             "peak_mb": first.peak_mb,
         }
         if name == "PostgreSQL":
@@ -455,6 +483,12 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", type=int, default=4, help="pages in flight in the parallel API leg"
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="measure everything this many times and report medians (default 3)",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     os.makedirs("var", exist_ok=True)
@@ -467,15 +501,20 @@ def main() -> None:
     started = time.perf_counter()
     results: dict[str, Any] = {}
     for name, url in databases(args):
-        bare = bare_upsert(url, people)
-        legs = {"bulk API, 1 page at a time": over_http(url, people, 1)}
-        if args.concurrency > 1 and not url.startswith("sqlite"):
-            # SQLite writes one transaction at a time: parallel pages would only queue.
-            label = f"bulk API, {args.concurrency} pages at a time"
-            legs[label] = over_http(url, people, args.concurrency)
-        if not args.skip_csv:
-            legs["CSV import (revmentor import)"] = over_csv(url, people, Path("var"))
-        results[name] = report(name, bare, legs)
+        rounds: list[Round] = []
+        for _ in range(args.rounds):
+            # The baseline is measured in every round, beside the legs it is compared with:
+            # this machine's speed drifts from minute to minute.
+            bare = bare_upsert(url, people)
+            legs = {"bulk API, 1 page at a time": over_http(url, people, 1)}
+            if args.concurrency > 1 and not url.startswith("sqlite"):
+                # SQLite writes one transaction at a time: parallel pages would only queue.
+                label = f"bulk API, {args.concurrency} pages at a time"
+                legs[label] = over_http(url, people, args.concurrency)
+            if not args.skip_csv:
+                legs["CSV import (revmentor import)"] = over_csv(url, people, Path("var"))
+            rounds.append((bare, legs))
+        results[name] = report(name, rounds)
         cleanup(url)
     print(f"\nwhole run {time.perf_counter() - started:.0f} s")
     if args.json:
