@@ -6,9 +6,12 @@ The provider runs under Node.js on a free local port. Its packages are installed
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import time
@@ -16,12 +19,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 import httpx
 import pytest
 
-from tests.live_server import free_port
+from tests.live_server import free_port, stop
 
 OIDC_DIR = Path(__file__).resolve().parent / "oidc"
 PROVIDER_SCRIPT = OIDC_DIR / "provider.mjs"
@@ -86,12 +90,7 @@ def running_oidc_provider(redirect_uri: str = DEFAULT_REDIRECT_URI) -> Iterator[
             time.sleep(0.1)
         yield provider
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         if process.stderr:
             process.stderr.close()
 
@@ -131,3 +130,43 @@ def sign_in(client: httpx.Client, url: str, *, login: str, stop_at: str) -> http
             form = {"prompt": "consent"}
         response = client.post(action, data=form)
     raise AssertionError(f"the sign-in did not reach {stop_at}")
+
+
+def authorize(
+    provider: OidcProvider, discovery: dict[str, Any], *, login: str, state: str, nonce: str
+) -> tuple[httpx.URL, str]:
+    """Sign ``login`` in through the browser flow; the redirect to the client and the verifier."""
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    url = httpx.URL(
+        discovery["authorization_endpoint"],
+        params={
+            "response_type": "code",
+            "client_id": provider.web_client_id,
+            "redirect_uri": provider.redirect_uri,
+            "scope": "openid email profile groups",
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": base64.urlsafe_b64encode(digest).decode().rstrip("="),
+            "code_challenge_method": "S256",
+        },
+    )
+    with httpx.Client(timeout=5) as browser:
+        callback = sign_in(browser, str(url), login=login, stop_at=provider.redirect_uri)
+    return callback, verifier
+
+
+def exchange(
+    provider: OidcProvider, discovery: dict[str, Any], code: str, **extra: str
+) -> httpx.Response:
+    return httpx.post(
+        discovery["token_endpoint"],
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": provider.redirect_uri,
+            **extra,
+        },
+        auth=(provider.web_client_id, provider.web_client_secret),
+        timeout=5,
+    )

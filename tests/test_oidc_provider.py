@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from typing import Any
 
@@ -12,7 +10,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from tests.oidc_provider import OidcProvider, sign_in
+from tests.oidc_provider import OidcProvider, authorize, exchange
 
 
 @pytest.fixture(scope="module")
@@ -39,46 +37,6 @@ def verify(value: str, keys: KeySet, *, issuer: str, audience: str) -> jwt.Token
         exp={"essential": True},
     ).validate(token.claims)
     return token
-
-
-def authorize(
-    provider: OidcProvider, discovery: dict[str, Any], *, login: str, state: str, nonce: str
-) -> tuple[httpx.URL, str]:
-    """Sign ``login`` in through the browser flow; the redirect to the client and the verifier."""
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    url = httpx.URL(
-        discovery["authorization_endpoint"],
-        params={
-            "response_type": "code",
-            "client_id": provider.web_client_id,
-            "redirect_uri": provider.redirect_uri,
-            "scope": "openid email profile groups",
-            "state": state,
-            "nonce": nonce,
-            "code_challenge": base64.urlsafe_b64encode(digest).decode().rstrip("="),
-            "code_challenge_method": "S256",
-        },
-    )
-    with httpx.Client(timeout=5) as browser:
-        callback = sign_in(browser, str(url), login=login, stop_at=provider.redirect_uri)
-    return callback, verifier
-
-
-def exchange(
-    provider: OidcProvider, discovery: dict[str, Any], code: str, **extra: str
-) -> httpx.Response:
-    return httpx.post(
-        discovery["token_endpoint"],
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": provider.redirect_uri,
-            **extra,
-        },
-        auth=(provider.web_client_id, provider.web_client_secret),
-        timeout=5,
-    )
 
 
 def test_discovery_document(oidc_provider: OidcProvider, discovery: dict[str, Any]) -> None:

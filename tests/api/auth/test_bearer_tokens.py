@@ -6,7 +6,6 @@ alike; and every faulty token is a clear 401 (or 403 for an unknown person) gran
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -23,7 +22,7 @@ from app.domain.identity import ClaimMapping, actor_for_claims
 from app.domain.sessions import open_session, session_actor
 from tests.api.graphql.support import client_with
 from tests.factories import Factory
-from tests.oidc_provider import OidcProvider, sign_in
+from tests.oidc_provider import OidcProvider, authorize, exchange
 
 API = "/api/v1"
 SYSTEM = Actor.system()
@@ -45,35 +44,20 @@ def client_token(provider: OidcProvider, scope: str = "hris:write read") -> str:
 def person_token(provider: OidcProvider, login: str) -> str:
     """Sign ``login`` in through the browser flow and exchange the code for an access token
     for the API (what a single-page front end holds)."""
-    config = httpx.get(provider.discovery_url, timeout=5).json()
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    url = httpx.URL(
-        config["authorization_endpoint"],
-        params={
-            "response_type": "code",
-            "client_id": provider.web_client_id,
-            "redirect_uri": provider.redirect_uri,
-            "scope": "openid email profile groups",
-            "state": secrets.token_urlsafe(16),
-            "nonce": secrets.token_urlsafe(16),
-            "code_challenge": challenge.decode().rstrip("="),
-            "code_challenge_method": "S256",
-        },
+    discovery = httpx.get(provider.discovery_url, timeout=5).json()
+    callback, verifier = authorize(
+        provider,
+        discovery,
+        login=login,
+        state=secrets.token_urlsafe(16),
+        nonce=secrets.token_urlsafe(16),
     )
-    with httpx.Client(timeout=5) as browser:
-        callback = sign_in(browser, str(url), login=login, stop_at=provider.redirect_uri)
-    response = httpx.post(
-        config["token_endpoint"],
-        data={
-            "grant_type": "authorization_code",
-            "code": callback.params["code"],
-            "redirect_uri": provider.redirect_uri,
-            "code_verifier": verifier,
-            "resource": provider.api_audience,
-        },
-        auth=(provider.web_client_id, provider.web_client_secret),
-        timeout=5,
+    response = exchange(
+        provider,
+        discovery,
+        callback.params["code"],
+        code_verifier=verifier,
+        resource=provider.api_audience,
     )
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
