@@ -256,6 +256,9 @@ def demo(
 #: refusal, so a script can tell a held snapshot from a mistyped option).
 EXIT_IMPORT_FAILED = 1
 EXIT_SNAPSHOT_HELD = 3
+#: Batches an import keeps in flight on PostgreSQL: enough to keep the database busy while the
+#: importer reads and checks the next rows.
+DEFAULT_PARALLEL_BATCHES = 4
 
 # Rich keeps the help's line breaks, so each paragraph is one line and the terminal wraps it.
 IMPORT_EMPLOYEES_EPILOG = "\n\n".join(
@@ -278,8 +281,11 @@ IMPORT_EMPLOYEES_EPILOG = "\n\n".join(
         "changes nothing, and rows from a file older than what is stored are stale.",
         "[b]Batches.[/b] Rows are pushed at most 1,000 at a time, each batch in its own "
         "transaction (a delta run per batch; with --snapshot one snapshot run, a page per "
-        "batch), so a file of any size runs in constant memory. --dry-run does all of it in "
-        "one transaction and rolls it back, so the outcomes it reports are the real ones.",
+        "batch), so a file of any size runs in constant memory. On PostgreSQL a few batches "
+        "are in flight at once (--parallel); a batch naming someone a batch in flight names "
+        "waits for it, and outcomes and rejected rows are reported in the file's order. "
+        "--dry-run does all of it in one transaction, one batch at a time, and rolls it back, "
+        "so the outcomes it reports are the real ones.",
         "[b]Exit codes.[/b] 0 done (rejected rows are reported, not fatal); 1 the file cannot "
         "be read, its columns cannot be mapped, or the import stopped (the message says how "
         "far it got); 2 usage or configuration error; 3 the snapshot is held by the circuit "
@@ -335,6 +341,15 @@ def import_employees(
     batch_size: Annotated[
         int, typer.Option(min=1, max=1000, help="Rows per push and transaction.")
     ] = 1000,
+    parallel: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=16,
+            help="Batches in flight at once (PostgreSQL only).",
+            show_default=f"{DEFAULT_PARALLEL_BATCHES} on PostgreSQL, 1 on SQLite",
+        ),
+    ] = None,
 ) -> None:
     """Import employee records from an HRIS's CSV export, as the bulk HRIS API would."""
     from rich.console import Console
@@ -344,11 +359,20 @@ def import_employees(
     from app.importing.export import ImportProblem, open_errors, open_export
 
     settings = _settings()
+    if parallel is not None and parallel > 1 and settings.is_sqlite:
+        typer.echo(
+            "error: --parallel above 1 needs PostgreSQL; SQLite writes one batch at a time",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if parallel is None:
+        parallel = 1 if settings.is_sqlite else DEFAULT_PARALLEL_BATCHES
     options = ImportOptions(
         source=source,
         dry_run=dry_run,
         snapshot=snapshot,
         batch_size=batch_size,
+        parallel=parallel,
     )
     try:
         check_source(source)

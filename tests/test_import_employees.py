@@ -516,3 +516,97 @@ def test_a_large_file_streams_through_in_batches_of_at_most_1000(
         return await session.scalar(select(func.count()).select_from(Employee))
 
     assert in_database(database_url, count) == 5000
+
+
+if TEST_DATABASE == "postgresql":
+
+    def test_batches_in_flight_side_by_side_apply_as_one_at_a_time_would(
+        database_url: str, tmp_path: Path
+    ) -> None:
+        header = [*HEADER, "manager_external_id", "job_title", "modified_at"]
+        rows: list[list[object]] = [
+            [f"E{n}", f"person{n}@example.com", "Person", f"No{n}", 3, manager, "Engineer", at]
+            for n in range(1200)
+            for manager in ["" if n == 0 else f"E{(n - 1) // 10}"]
+            for at in ["2026-02-01T00:00:00Z" if n == 5 else "2026-01-01T00:00:00Z"]
+        ]
+        rows.reverse()  # every report comes before their manager, often batches before
+        # E5 again, older, in the (small) batch after its first row's: it must be stale, as
+        # it would be one batch at a time, not applied first by the batch that gets there first.
+        rows.append(["E5", "person5@example.com", "P", "No5", 3, "E0", "CEO", "2026-01-15"])
+        rows.insert(150, ["BAD1", "not-an-email", "X", "Y", 3, "", "", "2026-01-01"])
+        rows.insert(900, ["BAD2", "bad2@example.com", "X", "Y", "high", "", "", "2026-01-01"])
+        file = write_csv(tmp_path / "people.csv", header, rows)
+        # E5 is stored already, older than both of its rows.
+        earlier = write_csv(
+            tmp_path / "earlier.csv",
+            header,
+            [["E5", "person5@example.com", "P", "No5", 3, "", "Intern", "2025-12-01"]],
+        )
+        assert import_file(earlier).exit_code == 0
+
+        result = import_file(file, "--batch-size", "100", "--parallel", "4")
+
+        assert result.exit_code == 0, result.output
+        assert outcomes(result) == {
+            "created": 1199,
+            "updated": 1,
+            "unchanged": 0,
+            "stale": 1,
+            "invalid": 2,
+            "total": 1203,
+        }
+        assert "batches: 13" in result.stdout
+        stored = employees(database_url)
+        assert (stored["E5"].job_title, stored["E5"].given_name) == ("Engineer", "Person")
+        # Managers that arrived in another batch in flight at the same time are linked too.
+        name_of = {e.id: key for key, e in stored.items()}
+        managers = {f"E{n}": name_of.get(stored[f"E{n}"].manager_id) for n in range(1, 1200)}
+        assert managers == {f"E{n}": f"E{(n - 1) // 10}" for n in range(1, 1200)}
+        # Rejected rows are written in the order of the file, with their own line numbers.
+        rejected = error_rows(tmp_path / "people.errors.csv")
+        assert [(r["line"], r["external_id"], r["field"]) for r in rejected] == [
+            ("152", "BAD1", "email"),
+            ("902", "BAD2", "job_level"),
+        ]
+
+    def test_a_batch_that_fails_beside_others_is_named_with_its_lines(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from app.domain import hris
+        from app.domain.errors import Conflict
+
+        real_push = hris.push_delta
+
+        async def push_failing_on_e150(*args: Any, **kwargs: Any) -> Any:
+            if any(r.get("external_id") == "E150" for r in kwargs["records"]):
+                raise Conflict("the database refused this batch", rule="test_fault")
+            return await real_push(*args, **kwargs)
+
+        monkeypatch.setattr(hris, "push_delta", push_failing_on_e150)
+        file = write_csv(tmp_path / "people.csv", HEADER, people(*range(1000)))
+
+        result = import_file(file, "--batch-size", "100", "--parallel", "4")
+
+        assert result.exit_code == EXIT_IMPORT_FAILED
+        # Batches 1 to 5 were started; the second failed while the third to fifth finished.
+        assert (
+            "the database refused this batch; 400 rows (4 batches) were pushed and stay "
+            "applied, but not the rows on lines 102 to 201" in result.stderr
+        )
+        stored = set(employees(database_url))
+        assert stored == {f"E{n}" for n in [*range(100), *range(200, 500)]}
+        assert outcomes(result)["created"] == 400
+
+else:
+
+    def test_batches_in_flight_side_by_side_need_postgresql(
+        database_url: str, tmp_path: Path
+    ) -> None:
+        file = write_csv(tmp_path / "people.csv", HEADER, people(1, 2))
+
+        result = import_file(file, "--parallel", "2")
+
+        assert result.exit_code == 2
+        assert "--parallel above 1 needs PostgreSQL" in result.stderr
+        assert not schema_exists(database_url)

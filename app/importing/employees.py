@@ -1,14 +1,17 @@
 """Importing employees from an HRIS's CSV export through the HRIS sync services.
 
 The rows are pushed in batches of at most 1,000 records, each batch in its own transaction, so
-memory stays bounded by the batch size whatever the file's length. Rejected rows are written to
-the errors file as their batch comes back.
+memory stays bounded by the batch size whatever the file's length. On PostgreSQL a few batches
+are in flight at once, so reading and checking the next rows overlaps the database writing the
+last ones; their outcomes are still taken, and rejected rows written to the errors file, in the
+order of the file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -46,6 +49,8 @@ class ImportOptions:
     dry_run: bool = False
     snapshot: bool = False
     batch_size: int = hris.MAX_RECORDS
+    #: Batches in flight at once (PostgreSQL; a dry run, in one transaction, pushes one).
+    parallel: int = 1
 
 
 @dataclass
@@ -90,6 +95,9 @@ class ImportReport:
     last_line: int = 1
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     snapshot: SnapshotReport | None = None
+    #: Batches that failed while later ones, in flight beside them, were pushed: (first line,
+    #: last line) of each.
+    not_pushed: list[tuple[int, int]] = field(default_factory=list)
 
 
 ProgressCallback = Callable[[int, int], None]  # rows done, bytes read
@@ -166,6 +174,26 @@ async def _shared_transaction(session: AsyncSession) -> AsyncIterator[AsyncSessi
 Unit = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
+@dataclass
+class _InFlight:
+    """A batch being pushed, and the people it names (external ids and e-mails)."""
+
+    batch: list[Row]
+    people: set[object]
+    task: asyncio.Task[list[hris.RecordResult]]
+
+
+def _people_of(batch: list[Row]) -> set[object]:
+    people: set[object] = set()
+    for row in batch:
+        record = row.record
+        people.add(record.get("external_id"))
+        email = record.get("email")
+        people.add(email.lower() if isinstance(email, str) else email)
+    people.discard(None)
+    return people
+
+
 class _Sync:
     """One import's pushes: a delta run per batch, or one snapshot run with a page per batch."""
 
@@ -193,10 +221,13 @@ class _Sync:
                 async with unit() as session:
                     run = await hris.open_snapshot(session, self.actor, source=self.report.source)
                     run_id = run.id
-            for batch in self.export.batches(self.options.batch_size):
-                async with unit() as session:
-                    results = await self._push(session, run_id, batch)
-                self._tally(batch, results)
+            if self.parallel > 1:
+                await self._push_in_parallel(unit, run_id)
+            else:
+                for batch in self.export.batches(self.options.batch_size):
+                    async with unit() as session:
+                        results = await self._push(session, run_id, batch)
+                    self._tally(batch, results)
             if run_id is not None:
                 async with unit() as session:
                     run = await hris.commit_snapshot(
@@ -213,6 +244,57 @@ class _Sync:
             if isinstance(exc, DomainError | ImportProblem):
                 raise ImportProblem(self._stopped(str(exc), aborted), self.report) from exc
             raise
+
+    @property
+    def parallel(self) -> int:
+        return 1 if self.options.dry_run else max(1, self.options.parallel)
+
+    async def _push_in_parallel(self, unit: Unit, run_id: uuid.UUID | None) -> None:
+        """Keep up to ``parallel`` batches in flight, each in its own transaction; take their
+        outcomes in the order of the file."""
+        in_flight: deque[_InFlight] = deque()
+        try:
+            for batch in self.export.batches(self.options.batch_size):
+                people = _people_of(batch)
+                # A batch naming someone a batch in flight names too waits for that one, so
+                # the later row applies after the earlier, as one batch at a time would.
+                while in_flight and (
+                    len(in_flight) >= self.parallel
+                    or any(people & pushing.people for pushing in in_flight)
+                ):
+                    await self._take_oldest(in_flight)
+                task = asyncio.create_task(self._push_batch(unit, run_id, batch))
+                in_flight.append(_InFlight(batch, people, task))
+            while in_flight:
+                await self._take_oldest(in_flight)
+        except BaseException:
+            await self._settle(in_flight)
+            raise
+        if run_id is None:
+            # Batches side by side may each miss the other's people (a report in one, the
+            # manager in the other); link them now. A snapshot's commit does the same.
+            async with unit() as session:
+                await hris.link_pending_managers(session)
+
+    async def _settle(self, in_flight: deque[_InFlight]) -> None:
+        """After a failure: let the batches in flight finish, and report those that did."""
+        outcomes = await asyncio.gather(*(p.task for p in in_flight), return_exceptions=True)
+        for pushing, outcome in zip(in_flight, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                self.report.not_pushed.append((pushing.batch[0].line, pushing.batch[-1].line))
+            else:
+                self._tally(pushing.batch, outcome)
+
+    async def _take_oldest(self, in_flight: deque[_InFlight]) -> None:
+        # Left in flight until it has succeeded: a failure is reported by ``_settle``.
+        results = await in_flight[0].task
+        self._tally(in_flight.popleft().batch, results)
+
+    async def _push_batch(
+        self, unit: Unit, run_id: uuid.UUID | None, batch: list[Row]
+    ) -> list[hris.RecordResult]:
+        async with unit() as session:
+            return await self._push(session, run_id, batch)
 
     async def _push(
         self, session: AsyncSession, run_id: uuid.UUID | None, batch: list[Row]
@@ -261,10 +343,16 @@ class _Sync:
     def _stopped(self, why: str, aborted: str | None) -> str:
         report = self.report
         parts = [why]
-        if report.rows and not self.options.dry_run:
+        if report.rows and not self.options.dry_run and not report.not_pushed:
             parts.append(
                 f"the {report.rows} rows up to line {report.last_line} were pushed "
                 f"({report.batches} batches) and stay applied"
+            )
+        elif report.rows and not self.options.dry_run:
+            failed = ", ".join(f"{first} to {last}" for first, last in report.not_pushed)
+            parts.append(
+                f"{report.rows} rows ({report.batches} batches) were pushed and stay applied, "
+                f"but not the rows on lines {failed}"
             )
         if aborted is not None:
             parts.append(aborted)
