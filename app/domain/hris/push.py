@@ -187,6 +187,8 @@ async def apply_records(
     session: AsyncSession, actor: Actor, run: HrisRun, valid: list[Parsed]
 ) -> list[RecordResult]:
     """Write the valid records of one page (the caller holds the run's lock)."""
+    if not valid:
+        return []  # a page settled in full (the common case of a full sync) writes nothing
     refused: dict[int, RecordResult] = {}
     keep_waiting: set[uuid.UUID] = set()
     for _ in range(ATTEMPTS):
