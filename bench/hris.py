@@ -218,7 +218,8 @@ main()
 
 
 def import_csv(url: str, path: Path) -> Leg:
-    """Run ``revmentor import employees --snapshot`` as its own process; time and peak RSS."""
+    """Run ``revmentor import employees --snapshot`` as its own process (with its defaults:
+    four batches in flight on PostgreSQL, one on SQLite); time and peak RSS."""
     command = [
         sys.executable,
         "-c",
