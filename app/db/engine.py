@@ -9,12 +9,14 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_
 
 from app.config import Settings
 
@@ -44,15 +46,36 @@ def build_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, echo=settings.db_echo, pool_pre_ping=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=settings.db_echo,
-        pool_pre_ping=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_timeout=10,
         connect_args={"timeout": 5, "command_timeout": 30},
     )
+    event.listen(engine.sync_engine.pool, "checkout", _ping_postgres)
+    return engine
+
+
+#: How long a pooled connection may take to answer its ping before it is replaced.
+PING_TIMEOUT_SECONDS = 5
+
+
+def _ping_postgres(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Check a pooled PostgreSQL connection as it is taken, so one the server dropped (a
+    restart, a failover, an idle timeout) is replaced instead of failing the request.
+
+    This is SQLAlchemy's ``pool_pre_ping`` in one round trip: the driver adapter's own ping
+    wraps its query in a transaction of its own (three round trips, on every checkout,
+    two checkouts a request). A simple query needs no transaction, even behind a
+    pooler in transaction mode. Raising ``DisconnectionError`` makes the pool discard the
+    connection and take another.
+    """
+    try:
+        await_(dbapi_connection.driver_connection.execute("SELECT 1", timeout=PING_TIMEOUT_SECONDS))
+    except Exception as exc:
+        raise DisconnectionError(f"the pooled connection does not answer: {exc}") from exc
 
 
 class Database:
