@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
+import pytest
 from sqlalchemy import func, select, update
 from sqlmodel import col
 
@@ -227,23 +230,48 @@ async def test_an_equal_timestamp_with_the_same_content_is_unchanged(
     assert outcomes(await push(client, hris, [record("e-1", at=0)])) == ["unchanged"]
 
 
-async def test_fingerprints_stored_before_the_current_scheme_still_settle_unchanged_records(
-    client: httpx.AsyncClient, factory: Factory, db: Database
+async def test_the_order_a_source_writes_its_fields_in_changes_nothing(
+    client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    """People synced before the fingerprint scheme changed carry the first scheme's fingerprint
-    (SHA-256 of the values' ``repr``): re-sending them unchanged writes nothing and reports
-    them unchanged, as before the upgrade; a real change still applies."""
+    hris = await hris_client(factory)
+    sent = record("e-1", at=0, job_title="Analyst", department="Sales")
+    await push(client, hris, [sent])
+    reordered = dict(reversed(list(sent.items())))
+    assert list(reordered) != list(sent)
+
+    assert outcomes(await push(client, hris, [reordered])) == ["unchanged"]
+    assert outcomes(await push(client, hris, [{**reordered, "department": "Legal"}])) == ["updated"]
+
+
+def _first_scheme(values: tuple[Any, ...]) -> str:
+    return hashlib.sha256(repr(values).encode()).hexdigest()
+
+
+def _second_scheme(values: tuple[Any, ...]) -> str:
+    return "2:" + hashlib.blake2b(orjson.dumps(values), digest_size=16).hexdigest()
+
+
+@pytest.mark.parametrize("earlier_scheme", [_first_scheme, _second_scheme])
+async def test_fingerprints_stored_before_the_current_scheme_still_settle_unchanged_records(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    db: Database,
+    earlier_scheme: Callable[[tuple[Any, ...]], str],
+) -> None:
+    """People synced before the fingerprint scheme changed carry an earlier scheme's
+    fingerprint (SHA-256 of the field values' ``repr``, then BLAKE2b of them as JSON):
+    re-sending them unchanged writes nothing and reports them unchanged, as before the
+    upgrade; a real change still applies."""
     hris, admin = await hris_client(factory), await factory.admin()
     sent = [record("e-1", at=0, job_title="Analyst"), record("e-2", at=0)]
     created = (await push(client, hris, sent))["results"]
     async with db.session() as session:
         for raw in sent:
             values = (*map(raw.get, records_module._FINGERPRINTED), len(raw))
-            first_scheme = hashlib.sha256(repr(values).encode()).hexdigest()
             await session.execute(
                 update(Employee)
                 .where(col(Employee.external_id) == raw["external_id"])
-                .values(source_digest=first_scheme)
+                .values(source_digest=earlier_scheme(values))
             )
         await session.commit()
     before = await read_employee(client, admin, created[0]["employee_id"])
