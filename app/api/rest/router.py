@@ -27,7 +27,10 @@ from app.api.rest import (
 
 def build_api_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_actor)])
+    # Routes are matched in this order, one by one: the HRIS sync's bulk pushes (a sync job
+    # sends a few hundred a run, each a thousand records) come first.
     for module in (
+        hris,
         me,
         employees,
         programs,
@@ -41,7 +44,6 @@ def build_api_router() -> APIRouter:
         feedback,
         concerns,
         reports,
-        hris,
         tokens,
         audit,
     ):
