@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from app.db.models import Employee, HrisRun, HrisRunPage
 from app.db.pagination import Page, paginate
+from app.db.queries import among
 from app.db.types import utcnow, uuid7
 from app.domain import audit, employees
 from app.domain.actors import Actor, Scope
@@ -259,17 +260,19 @@ async def commit_snapshot(
             col(Employee.source) == run.source, col(Employee.active).is_(True)
         )
     )
-    left_out = _missing(run, _dialect(session))
-    missing = await session.scalar(select(func.count()).where(left_out))
-    run.active_before, run.to_deactivate = active or 0, missing or 0
+    # Who the snapshot left out is found once (a scan of the source's people against every
+    # id the pages held), then counted, checked and deactivated by id.
+    missing = await _missing_ids(session, run)
+    run.active_before, run.to_deactivate = active or 0, len(missing)
     run.max_deactivation_share = max_share
     # Only admins change an admin's status (as with a record saying ``active: false``).
     admins = 0
-    if run.to_deactivate and not actor.is_admin:
+    if missing and not actor.is_admin:
         admins = (
             await session.scalar(
                 select(func.count()).where(
-                    _missing(run, _dialect(session)), col(Employee.is_admin).is_(True)
+                    among(col(Employee.id), missing, _dialect(session)),
+                    col(Employee.is_admin).is_(True),
                 )
             )
             or 0
@@ -288,21 +291,31 @@ async def commit_snapshot(
         await session.flush()
         _record(session, actor, run, "held")
         return run
-    await _finish(session, actor, run)
+    await _finish(session, actor, run, missing)
     return run
 
 
-async def _finish(session: AsyncSession, actor: Actor, run: HrisRun) -> None:
+async def _missing_ids(session: AsyncSession, run: HrisRun) -> list[uuid.UUID]:
     left_out = _missing(run, _dialect(session))
-    ids = list((await session.execute(select(col(Employee.id)).where(left_out))).scalars())
-    # What is stored no longer matches what the source last sent (an active person): if the
-    # source sends them again, even unchanged, they apply again and the person is back.
-    await session.execute(
-        update(Employee)
-        .where(left_out)
-        .values(source_digest=None)
-        .execution_options(synchronize_session=False)
-    )
+    return list((await session.execute(select(col(Employee.id)).where(left_out))).scalars())
+
+
+async def _finish(
+    session: AsyncSession, actor: Actor, run: HrisRun, ids: list[uuid.UUID] | None = None
+) -> None:
+    """Deactivate the people the run left out (``ids``, when just found; found again for a
+    run an admin approves later)."""
+    if ids is None:
+        ids = await _missing_ids(session, run)
+    if ids:
+        # What is stored no longer matches what the source last sent (an active person): if
+        # the source sends them again, even unchanged, they apply again and the person is back.
+        await session.execute(
+            update(Employee)
+            .where(among(col(Employee.id), ids, _dialect(session)))
+            .values(source_digest=None)
+            .execution_options(synchronize_session=False)
+        )
     run.deactivated = await employees.deactivate_people(
         session, actor, ids, reason=MISSING_FROM_SNAPSHOT
     )
