@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,21 +129,8 @@ def import_employees(
         modified_at_from=export.modified_at_from,
         ignored_columns=export.columns.ignored,
     )
-    _run(_import(settings, export, errors, options, report, progress))
+    asyncio.run(_import(settings, export, errors, options, report, progress))
     return report
-
-
-def _run(work: Coroutine[Any, Any, None]) -> None:
-    """Run the import on uvloop where it is installed (as the server does under uvicorn): the
-    database driver's traffic costs markedly less of the importer's time than on asyncio's
-    own loop."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - installed with the server on Linux and macOS
-        asyncio.run(work)
-        return
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(work)
 
 
 async def _import(
