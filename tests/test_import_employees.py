@@ -533,6 +533,8 @@ if TEST_DATABASE == "postgresql":
         rows.reverse()  # every report comes before their manager, often batches before
         # E5 again, older, in the (small) batch after its first row's: it must be stale, as
         # it would be one batch at a time, not applied first by the batch that gets there first.
+        # (The importer makes that batch wait; PostgreSQL's row locks and unique index happen
+        # to order the two in practice too, so this pins the outcome, not the waiting.)
         rows.append(["E5", "person5@example.com", "P", "No5", 3, "E0", "CEO", "2026-01-15"])
         rows.insert(150, ["BAD1", "not-an-email", "X", "Y", 3, "", "", "2026-01-01"])
         rows.insert(900, ["BAD2", "bad2@example.com", "X", "Y", "high", "", "", "2026-01-01"])
