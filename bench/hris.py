@@ -313,16 +313,7 @@ def bare_rows(people: list[dict[str, Any]], *, sqlite: bool) -> list[tuple[Any, 
             "source_modified_at": datetime.fromisoformat(p["modified_at"]),
         }
         row = tuple(values[c] for c in UPSERT_COLUMNS)
-        if sqlite:
-            row = tuple(
-                v.hex
-                if isinstance(v, uuid.UUID)
-                else v.isoformat()
-                if hasattr(v, "isoformat")
-                else v
-                for v in row
-            )
-        rows.append(row)
+        rows.append(tuple(map(_sqlite_value, row)) if sqlite else row)
     return rows
 
 
