@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.util import await_
 
 from app.config import Settings
+
+log = logging.getLogger("revmentor.db")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -88,9 +91,32 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session whose uncommitted work is rolled back when the block ends."""
-        async with self.sessionmaker() as session:
-            yield session
+        """A session whose uncommitted work is rolled back when the block ends.
+
+        If the server ended the connection after the block's work (a restart, a failover),
+        the rollback cannot reach it; the server has already discarded whatever was not
+        committed, so the connection is dropped from the pool and the block ends normally.
+        A request answered from the session's reads must not then fail as it ends, and an
+        error raised in the block is not replaced by the failed rollback.
+        """
+        session = self.sessionmaker()
+        raised: BaseException | None = None
+        try:
+            async with session:  # closes even if the awaiting task is cancelled
+                try:
+                    yield session
+                except BaseException as exc:
+                    raised = exc
+                    raise
+        except DBAPIError as exc:
+            if exc is raised or not exc.connection_invalidated:
+                raise
+            log.warning("database connection lost as a session ended: %s", type(exc.orig).__name__)
+            await session.invalidate()
+            if raised is not None:
+                raise raised from None
+        finally:
+            raised = None  # no reference cycle through the traceback
 
     async def ping(self) -> None:
         """Raise unless the database answers."""

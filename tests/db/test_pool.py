@@ -3,6 +3,9 @@ that takes it does not fail."""
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from sqlalchemy import text
 
 from app.config import Settings
@@ -27,6 +30,58 @@ if TEST_DATABASE == "postgresql":
                 async with db.engine.connect() as conn:
                     assert await conn.scalar(text("SELECT 1")) == 1
                     assert await conn.scalar(text("SELECT pg_backend_pid()")) != first
+        finally:
+            await db.dispose()
+            await admin.dispose()
+
+    async def test_a_session_whose_connection_dies_after_its_work_ends_quietly(
+        settings: Settings,
+    ) -> None:
+        """A request has read what it answers with; PostgreSQL then ends the connection (a
+        fast shutdown). Ending the session must not fail the request, and the dead connection
+        must leave the pool rather than be handed out again."""
+        db = Database(settings.model_copy(update={"db_pool_size": 1}))
+        admin = Database(settings)
+        try:
+            async with db.session() as session:
+                pid = await session.scalar(text("SELECT pg_backend_pid()"))
+                async with admin.engine.connect() as other:
+                    await other.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                # Wait until the server has really gone from under the session.
+                for _ in range(100):
+                    async with admin.engine.connect() as other:
+                        gone = not await other.scalar(
+                            text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                            {"pid": pid},
+                        )
+                    if gone:
+                        break
+                    await asyncio.sleep(0.02)
+                assert gone
+            assert db.engine.pool.checkedout() == 0
+            async with db.session() as session:
+                assert await session.scalar(text("SELECT pg_backend_pid()")) != pid
+        finally:
+            await db.dispose()
+            await admin.dispose()
+
+    async def test_an_error_in_the_session_is_not_hidden_by_the_lost_connection(
+        settings: Settings,
+    ) -> None:
+        db = Database(settings.model_copy(update={"db_pool_size": 1}))
+        admin = Database(settings)
+        try:
+
+            async def fail_after_the_connection_died() -> None:
+                async with db.session() as session:
+                    pid = await session.scalar(text("SELECT pg_backend_pid()"))
+                    async with admin.engine.connect() as other:
+                        await other.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                    await asyncio.sleep(0.2)
+                    raise LookupError("the block's own error")
+
+            with pytest.raises(LookupError, match="the block's own error"):
+                await fail_after_the_connection_died()
         finally:
             await db.dispose()
             await admin.dispose()
