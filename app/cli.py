@@ -43,11 +43,16 @@ def _settings() -> Settings:
 
 
 async def _migrate(settings: Settings) -> tuple[str | None, str | None]:
+    """Bring the database to the latest migration; its revision and the head afterwards."""
     from app.db.engine import Database
-    from app.db.migrations import revision_status, upgrade
+    from app.db.revision import SCHEMA_HEAD, is_at_head
 
     db = Database(settings)
     try:
+        if await is_at_head(db.engine):
+            return SCHEMA_HEAD, SCHEMA_HEAD  # the common case, without loading Alembic
+        from app.db.migrations import revision_status, upgrade
+
         await upgrade(db.engine)
         return await revision_status(db.engine)
     finally:
@@ -354,6 +359,7 @@ def import_employees(
     """Import employee records from an HRIS's CSV export, as the bulk HRIS API would."""
     from rich.console import Console
 
+    from app.heap import settle_startup_heap
     from app.importing.employees import ImportOptions, check_source
     from app.importing.employees import import_employees as run_import
     from app.importing.export import ImportProblem, open_errors, open_export
@@ -384,6 +390,7 @@ def import_employees(
             open_errors(export, errors) as errors_file,
         ):
             asyncio.run(_migrate(settings))
+            settle_startup_heap()  # a long run over a large file, with all it needs loaded
             with _progress_bar(Console(stderr=True), export.size) as progress:
                 report = run_import(settings, export, errors_file, options, progress)
     except ImportProblem as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +34,7 @@ from app.db.engine import Database
 from app.domain import employees, hris, pairings
 from app.domain.actors import Actor
 from app.domain.matching import runs as matching_runs
+from app.heap import settle_startup_heap
 from app.observability import configure_logging
 from app.observability import router as ops_router
 
@@ -109,10 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Everything loaded so far (modules, routes, schemas) lives as long as the process:
-        # keep it out of the collector's full passes, which bulk requests would otherwise make
-        # walk it again and again.
-        gc.freeze()
+        # Everything loaded so far (modules, routes, schemas) lives as long as the process.
+        settle_startup_heap()
         maintenance = asyncio.create_task(
             run_maintenance(app, settings.maintenance_interval_seconds)
         )
