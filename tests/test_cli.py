@@ -104,6 +104,31 @@ def test_migrate_brings_an_empty_database_to_the_latest_revision(cli_database_ur
     assert again.stdout == first.stdout
 
 
+def test_migrate_upgrades_a_database_an_earlier_release_left(cli_database_url: str) -> None:
+    """A database at an earlier revision (an upgrade of Revmentor) is brought forward, and
+    every command that starts with the migration step does the same."""
+    from app.db.migrations import upgrade
+    from app.db.revision import SCHEMA_HEAD, stored_revision
+
+    async def at(revision: str | None) -> str | None:
+        db = Database(Settings(env="test", database_url=cli_database_url))
+        try:
+            if revision is not None:
+                await upgrade(db.engine, revision)
+            return await stored_revision(db.engine)
+        finally:
+            await db.dispose()
+
+    earlier = str(int(SCHEMA_HEAD) - 1).zfill(4)
+    assert asyncio.run(at(earlier)) == earlier
+
+    result = run("migrate")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"database at revision {SCHEMA_HEAD}\n"
+    assert asyncio.run(at(None)) == SCHEMA_HEAD
+
+
 def test_token_create_bootstraps_an_admin_on_a_fresh_install(cli_database_url: str) -> None:
     result = run("token", "create", "--email", "new.person@example.com", "--role", "admin")
 
