@@ -309,6 +309,30 @@ def test_invalid_rows_go_to_the_errors_file_and_the_valid_ones_are_stored(
     assert not (tmp_path / "people.errors.csv").exists()
 
 
+def test_blank_rows_are_skipped_but_a_row_with_only_unmapped_cells_is_rejected(
+    database_url: str, tmp_path: Path
+) -> None:
+    file = tmp_path / "people.csv"
+    file.write_text(
+        "external_id,email,given_name,family_name,job_level,notes\n"
+        "E1,ok1@example.com,Ann,Lee,3,\n"
+        " , ,\t, ,  ,\n"  # whitespace only: a blank row, not a person
+        ",,,,,on leave\n"  # something was written: refused, not silently dropped
+        "E2,ok2@example.com,Bo,Kim,4,\n",
+        encoding="utf-8",
+    )
+
+    result = import_file(file)
+
+    assert result.exit_code == 0, result.output
+    assert outcomes(result)["created"] == 2
+    assert outcomes(result)["invalid"] == 1
+    assert set(employees(database_url)) == {"E1", "E2"}
+    rejected = error_rows(tmp_path / "people.errors.csv")
+    assert [(r["line"], r["notes"]) for r in rejected] == [("4", "on leave")]
+    assert "required" in rejected[0]["reason"].lower()
+
+
 def test_a_dry_run_reports_the_real_outcomes_and_writes_nothing(
     database_url: str, tmp_path: Path
 ) -> None:

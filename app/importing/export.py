@@ -122,10 +122,10 @@ class EmployeeCsv:
         line = self._reader.line_num + 1
         for cells in self._rows():
             start, line = line, self._reader.line_num + 1
-            if not any(c.strip() for c in cells):
-                continue
             record = self.columns.record(cells)
-            extra = [c for c in cells[width:] if c.strip()]
+            if not record and not "".join(cells).strip():
+                continue  # a blank row
+            extra = [c for c in cells[width:] if c.strip()] if len(cells) > width else None
             if extra:
                 # A stray delimiter shifts every cell after it: refuse the row rather than
                 # store values in the wrong fields. It is still pushed (and refused there),
