@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.config import Settings
 from app.db.engine import Database
 from app.db.migrations import upgrade
-from app.db.models import metadata
 from app.main import create_app
 from tests.factories import Factory
 from tests.oidc_provider import oidc_provider  # noqa: F401  (session fixture for SSO tests)
+from tests.replay import empty_tables
 
 TEST_DATABASE = os.environ.get("REVMENTOR_TEST_DATABASE", "sqlite")
 POSTGRES_URL = os.environ.get(
@@ -95,16 +95,8 @@ async def app(settings: Settings, db: Database) -> Any:
 async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """Each test starts from empty tables (the schema stays migrated)."""
     yield
-    if "db" not in request.fixturenames:
-        return
-    database: Database = request.getfixturevalue("db")
-    tables = [t.name for t in reversed(metadata.sorted_tables)]
-    # DELETE, not TRUNCATE: the tables hold a few rows, and PostgreSQL's TRUNCATE makes new
-    # files for every table it empties (half a second a test).
-    async with database.engine.begin() as conn:
-        await conn.execute(text("UPDATE employees SET manager_id = NULL"))
-        for table in tables:
-            await conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - names from metadata
+    if "db" in request.fixturenames:
+        await empty_tables(request.getfixturevalue("db"))
 
 
 @pytest.fixture

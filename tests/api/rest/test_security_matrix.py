@@ -1,6 +1,7 @@
 """Security matrix: every REST route by every kind of actor, with the expected status per cell.
 
-The scenario (built afresh for each cell, through the domain services):
+The scenario (fresh for each cell: built through the domain services once per test process,
+then replayed from its rows, see ``tests/replay.py``):
 
 - ``admin``: an HR admin.
 - ``pm_a`` manages ``program_a`` (enrolling) and ``draft_a`` (a draft); ``pm_b`` manages
@@ -49,6 +50,7 @@ from app.domain.enrollments import EnrollmentRole
 from app.domain.programs import ProgramStatus
 from app.domain.tokens import person_actor
 from tests.api.rest.test_route_protection import endpoints
+from tests.replay import built_once
 
 SYSTEM = Actor.system()
 
@@ -177,6 +179,11 @@ PEOPLE = {  # name: (job level, is admin)
 
 
 async def build_scenario(db: Database) -> Scenario:
+    """The scenario in the database: built once per test process, replayed after that."""
+    return await built_once(db, "security_matrix", lambda: _build_scenario(db))
+
+
+async def _build_scenario(db: Database) -> Scenario:
     """The scenario, made through the domain services as the system in one unit of work (one
     commit instead of dozens keeps the matrix fast on both databases)."""
     s = Scenario()

@@ -1,8 +1,8 @@
 """Security matrix, part four: the HRIS sync API (delta pushes, snapshot runs, run reports).
 
 Read it like ``test_security_matrix`` and it works the same way: every cell gets a fresh
-scenario built through the domain services, a refusal changes nothing, and an allowed request
-shows its effect.
+scenario built through the domain services (once per test process, then replayed from its rows:
+``tests/replay.py``), a refusal changes nothing, and an allowed request shows its effect.
 
 The actors: ``participant`` (a signed-in employee), ``pm`` (manages a program), ``admin``;
 service clients holding one scope each: ``hris`` (``hris:write``, the scope of this API),
@@ -45,6 +45,7 @@ from tests.api.rest.test_security_matrix import (
     placeholders,
 )
 from tests.factories import Factory
+from tests.replay import built_once
 
 SYSTEM = Actor.system()
 
@@ -101,6 +102,11 @@ def people(prefix: str) -> list[dict[str, Any]]:
 
 
 async def build_scenario(db: Database) -> Scenario:
+    """The scenario in the database: built once per test process, replayed after that."""
+    return await built_once(db, "security_matrix_hris", lambda: _build_scenario(db))
+
+
+async def _build_scenario(db: Database) -> Scenario:
     s = Scenario()
     async with db.session() as session:
         made: dict[str, Employee] = {}

@@ -2,9 +2,10 @@
 
 Read it like ``test_security_matrix`` (404: the target is hidden from the actor; 403: the actor
 can see it, or the route is not about one visible record, but may not do this) and it works the
-same way: every cell gets a fresh scenario built through the domain services, writes carry
-valid bodies and the current ``If-Match``, a refusal changes nothing, and an allowed request
-shows the actor exactly what the rules let them read.
+same way: every cell gets a fresh scenario built through the domain services (once per test
+process, then replayed from its rows: ``tests/replay.py``), writes carry valid bodies and the
+current ``If-Match``, a refusal changes nothing, and an allowed request shows the actor exactly
+what the rules let them read.
 
 The actors: ``subject`` (a senior mentee) and ``partner`` (a junior mentor) take part in
 ``program_a`` (``matching``, managed by ``pm_a``); ``other`` is a mentor of the same program
@@ -71,6 +72,7 @@ from tests.api.rest.test_security_matrix import (
     placeholders,
 )
 from tests.factories import Factory
+from tests.replay import built_once
 
 SYSTEM = Actor.system()
 
@@ -225,6 +227,12 @@ def setup_of(cell: Cell) -> str:
 
 
 async def build_scenario(db: Database, setup: str) -> Scenario:
+    """The scenario in the database: built once per test process, replayed after that."""
+    key = f"security_matrix_pairings:{setup}"
+    return await built_once(db, key, lambda: _build_scenario(db, setup))
+
+
+async def _build_scenario(db: Database, setup: str) -> Scenario:
     """The scenario for one row, made through the domain services in one unit of work."""
     s = Scenario()
     versioned: dict[str, Any] = {}

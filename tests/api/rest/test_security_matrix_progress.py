@@ -2,9 +2,10 @@
 
 Read it like ``test_security_matrix`` (404: the target is hidden from the actor; 403: the actor
 can see it, or the route is not about one visible record, but may not do this) and it works the
-same way: every cell gets a fresh scenario built through the domain services, writes carry
-valid bodies and the current ``If-Match``, a refusal changes nothing, and an allowed request
-shows the actor exactly what the rule table of ``app.domain.access`` lets them read. On top of
+same way: every cell gets a fresh scenario built through the domain services (once per test
+process, then replayed from its rows: ``tests/replay.py``), writes carry valid bodies and the
+current ``If-Match``, a refusal changes nothing, and an allowed request shows the actor exactly
+what the rule table of ``app.domain.access`` lets them read. On top of
 that, every response of every cell (refusals included) is searched for each confidential text
 of the scenario, and for the ids of the concerns, which must be absent unless the actor may
 read them.
@@ -102,6 +103,7 @@ from tests.api.rest.test_security_matrix import (
     placeholders,
 )
 from tests.api.rest.test_security_matrix_pairings import is_team
+from tests.replay import built_once
 
 SYSTEM = Actor.system()
 
@@ -262,6 +264,11 @@ def days_ago(days: int) -> str:
 
 
 async def build_scenario(db: Database) -> Scenario:
+    """The scenario in the database: built once per test process, replayed after that."""
+    return await built_once(db, "security_matrix_progress", lambda: _build_scenario(db))
+
+
+async def _build_scenario(db: Database) -> Scenario:
     """Part two's people, programs and proposals; the pairings made live; then their goals,
     check-ins, feedback and concerns, made by their authors through the domain services in one
     unit of work."""
