@@ -28,14 +28,28 @@ MAX_AGE = 120.0
 Rows = dict[str, list[dict[str, Any]]]
 _kept: dict[str, tuple[float, Rows, Any]] = {}
 
-#: Empties every table, dependants first, as one script. DELETE, not TRUNCATE: the tables hold
-#: a few rows, and PostgreSQL's TRUNCATE makes new files for every table it empties (half a
-#: second a test). One script, not a statement per table: it runs after every test.
-_DELETES = " ".join(
-    f"DELETE FROM {t.name};"  # noqa: S608 - names from metadata
-    for t in reversed(metadata.sorted_tables)
+
+def _self_references(table: Table) -> list[str]:
+    """The columns by which a row names another row of its own table (a manager)."""
+    return [fk.parent.name for fk in table.foreign_keys if fk.column.table is table]
+
+
+#: Empties every table, dependants first, as one script: links within a table cut, then DELETE.
+#: Not TRUNCATE: the tables hold a few rows, and PostgreSQL's TRUNCATE makes new files for every
+#: table it empties (half a second a test). One script, not a statement per table: it runs after
+#: every test.
+EMPTY_TABLES = " ".join(
+    [
+        "BEGIN;",
+        *(
+            f"UPDATE {t.name} SET {column} = NULL;"  # noqa: S608 - names from metadata
+            for t in metadata.sorted_tables
+            for column in _self_references(t)
+        ),
+        *(f"DELETE FROM {t.name};" for t in reversed(metadata.sorted_tables)),  # noqa: S608
+        "COMMIT;",
+    ]
 )
-EMPTY_TABLES = f"BEGIN; UPDATE employees SET manager_id = NULL; {_DELETES} COMMIT;"  # noqa: S608
 
 
 async def empty_tables(db: Database) -> None:
@@ -80,10 +94,6 @@ async def _rows(conn: AsyncConnection) -> Rows:
         if found:
             rows[table.name] = found
     return rows
-
-
-def _self_references(table: Table) -> list[str]:
-    return [fk.parent.name for fk in table.foreign_keys if fk.column.table is table]
 
 
 async def _insert(conn: AsyncConnection, rows: Rows) -> None:
