@@ -4,6 +4,7 @@ build left, and must never carry one test's rows into another."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -57,9 +58,9 @@ async def test_a_replay_leaves_the_rows_the_build_left(
     assert replayed is not built  # a copy: a test changing it changes no other test's
 
 
-async def test_rows_a_test_wrote_first_are_neither_kept_nor_replayed_into(
-    db: Database, factory: Factory, key: str
-) -> None:
+@pytest.fixture
+def build(factory: Factory) -> Callable[[], Awaitable[int]]:
+    """A builder that writes one employee and returns how many times it has been called."""
     calls: list[int] = []
 
     async def build() -> int:
@@ -67,6 +68,12 @@ async def test_rows_a_test_wrote_first_are_neither_kept_nor_replayed_into(
         await factory.employee()
         return len(calls)
 
+    return build
+
+
+async def test_rows_a_test_wrote_first_are_neither_kept_nor_replayed_into(
+    db: Database, factory: Factory, key: str, build: Callable[[], Awaitable[int]]
+) -> None:
     await factory.employee()  # this test's own row, before the scenario
     assert await replay.built_once(db, key, build) == 1
     await replay.empty_tables(db)
@@ -79,15 +86,11 @@ async def test_rows_a_test_wrote_first_are_neither_kept_nor_replayed_into(
 
 
 async def test_a_kept_scenario_is_built_again_once_it_is_old(
-    db: Database, factory: Factory, key: str, monkeypatch: pytest.MonkeyPatch
+    db: Database,
+    key: str,
+    build: Callable[[], Awaitable[int]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    calls: list[int] = []
-
-    async def build() -> int:
-        calls.append(1)
-        await factory.employee()
-        return len(calls)
-
     assert await replay.built_once(db, key, build) == 1
     await replay.empty_tables(db)
     monkeypatch.setattr(replay, "MAX_AGE", 0.0)
