@@ -309,6 +309,28 @@ def test_invalid_rows_go_to_the_errors_file_and_the_valid_ones_are_stored(
     assert not (tmp_path / "people.errors.csv").exists()
 
 
+def test_a_modified_time_out_of_range_rejects_its_row_not_the_import(
+    database_url: str, tmp_path: Path
+) -> None:
+    file = write_csv(
+        tmp_path / "people.csv",
+        ["external_id", "modified_at", "email", "given_name", "family_name", "job_level"],
+        [
+            ["E1", "9999-12-31T23:59:59-01:00", "ok1@example.com", "Ann", "Lee", 3],
+            ["E2", "2025-03-01T09:00:00+00:00", "ok2@example.com", "Bo", "Kim", 3],
+        ],
+    )
+
+    result = import_file(file)
+
+    assert result.exit_code == 0, result.output
+    assert outcomes(result)["created"] == 1
+    assert set(employees(database_url)) == {"E2"}
+    [rejected] = error_rows(tmp_path / "people.errors.csv")
+    assert (rejected["line"], rejected["field"]) == ("2", "modified_at")
+    assert "between the years 1 and 9999" in rejected["reason"]
+
+
 def test_blank_rows_are_skipped_but_a_row_with_only_unmapped_cells_is_rejected(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
 import xxhash
-from pydantic import AwareDatetime, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
+from app.db.types import utcnow
 from app.domain.values import Bool, Date, Email, Int, Name, ShortText, StrictInput, TimeZone
 
 #: The most records one push may carry.
@@ -21,14 +30,33 @@ SourceName = Annotated[
     StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"),
 ]
 
+#: How far ahead of this server's clock a source's last-modified time may be. Clocks drift a
+#: little; a time far in the future would make every later, real change look older than what
+#: is stored, and be ignored as stale for ever.
+MAX_CLOCK_SKEW = timedelta(days=1)
+
+
+def _source_time(value: datetime) -> datetime:
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00, past the year 9999 in UTC
+        raise ValueError("must be a time between the years 1 and 9999 in UTC") from None
+    if in_utc > utcnow() + MAX_CLOCK_SKEW:
+        raise ValueError("must not be in the future (more than a day ahead of this server's clock)")
+    return value
+
+
+SourceTime = Annotated[AwareDatetime, AfterValidator(_source_time)]
+
 
 class HrisRecord(StrictInput):
     """An employee as the source knows them. The source owns these fields; skills, interests and
     languages belong to the person and are never touched by a sync."""
 
     external_id: ExternalId = Field(description="The source's stable id for the person.")
-    modified_at: AwareDatetime = Field(
-        description="When the source last changed this record; older pushes are ignored."
+    modified_at: SourceTime = Field(
+        description="When the source last changed this record; older pushes are ignored. "
+        "At most a day ahead of the server's clock."
     )
     email: Email
     given_name: Name

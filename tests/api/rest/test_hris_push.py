@@ -366,6 +366,38 @@ async def test_a_record_with_a_nul_character_is_refused_on_its_own(
     assert await stored(db, "e-1") is None
 
 
+@pytest.mark.parametrize(
+    ("modified_at", "why"),
+    [
+        ("9999-12-31T23:59:59-01:00", "between the years 1 and 9999"),
+        ("0001-01-01T00:00:00+01:00", "between the years 1 and 9999"),
+        ("9999-12-31T23:59:59+00:00", "in the future"),
+    ],
+)
+async def test_a_time_out_of_range_or_in_the_future_is_refused_on_its_own(
+    client: httpx.AsyncClient, factory: Factory, db: Database, modified_at: str, why: str
+) -> None:
+    """A last-modified time past what a UTC time can hold is one bad record, not a failed
+    push; one far in the future would make every later real change of that person stale."""
+    hris = await hris_client(factory)
+    for expected_last in ("created", "unchanged"):
+        body = await push(client, hris, [record("e-1", modified_at=modified_at), record("e-2")])
+        refused, kept = body["results"]
+        assert (refused["outcome"], refused["field"]) == ("invalid", "modified_at")
+        assert why in refused["reason"]
+        assert kept["outcome"] == expected_last
+    assert await stored(db, "e-1") is None
+
+
+async def test_a_source_clock_a_little_ahead_is_accepted(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    hris = await hris_client(factory)
+    ahead = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    body = await push(client, hris, [record("e-1", modified_at=ahead)])
+    assert outcomes(body) == ["created"]
+
+
 async def test_integers_beyond_64_bits_are_judged_record_by_record(
     client: httpx.AsyncClient, factory: Factory, db: Database
 ) -> None:
