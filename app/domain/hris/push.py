@@ -62,9 +62,15 @@ class _Plan:
 
 
 def external_id_of(raw: object) -> str | None:
-    """The external id of a raw record, when it has a usable one (even if the rest is bad)."""
+    """The external id of a raw record, when it has a usable one (even if the rest is bad).
+
+    A whole number stands for its digits: the record is still refused (an external id is
+    text), but a snapshot counts the person as seen and does not deactivate them for it.
+    """
     if isinstance(raw, dict):
         value = raw.get("external_id")
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
         if isinstance(value, str):
             value = value.strip()
             if value and len(value) <= 255:

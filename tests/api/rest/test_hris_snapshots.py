@@ -209,6 +209,30 @@ async def test_a_stale_record_in_the_snapshot_still_counts_as_seen(
     assert all((await active_by_external_id(db)).values())
 
 
+async def test_a_record_refused_for_a_numeric_external_id_still_counts_as_seen(
+    client: httpx.AsyncClient, factory: Factory, db: Database
+) -> None:
+    """A source that writes its ids as numbers gets the record refused, and the person stays:
+    a bad record is not a departure."""
+    hris = await hris_client(factory)
+    await push(client, hris, [record("1000"), record("1001")])
+    run = await open_run(client, hris)
+    page = await push_page(
+        client,
+        hris,
+        run["id"],
+        [record("1000", at=5), {**record("1001", at=5), "external_id": 1001}],
+    )
+    assert outcomes(page) == ["unchanged", "invalid"]
+    assert (page["results"][1]["external_id"], page["results"][1]["field"]) == (
+        "1001",
+        "external_id",
+    )
+    committed = await act(client, hris, run["id"], "commit")
+    assert (committed["status"], committed["to_deactivate"]) == ("committed", 0)
+    assert await active_by_external_id(db) == {"1000": True, "1001": True}
+
+
 async def test_a_retried_page_with_the_same_idempotency_key_counts_once(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
