@@ -237,10 +237,13 @@ def _seen(run: HrisRun, dialect: str) -> Select[Any]:
 
 
 def _missing(run: HrisRun, dialect: str) -> ColumnElement[bool]:
-    """The source's active people this snapshot has not seen."""
+    """The source's active people this snapshot has not seen. Only people stored before the
+    run opened can be missing from it: a new hire pushed on its own while the run is open
+    (or held for an admin) is newer than the snapshot, not left out of it."""
     return (
         (col(Employee.source) == run.source)
         & col(Employee.active).is_(True)
+        & (col(Employee.created_at) <= run.created_at)
         & col(Employee.external_id).not_in(_seen(run, dialect))
     )
 

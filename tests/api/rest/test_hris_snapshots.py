@@ -321,6 +321,32 @@ async def test_an_admin_approves_a_held_run(
     await act(client, admin, held["id"], "reject", expected=409)
 
 
+async def test_a_new_hire_pushed_while_a_run_is_held_is_not_deactivated_by_its_approval(
+    client: httpx.AsyncClient, factory: Factory, db: Database
+) -> None:
+    """The admin approves what the held run showed: someone who arrived after the run opened
+    is not one of the people the snapshot left out."""
+    hris, admin = await hris_client(factory), await factory.admin()
+    held = await held_run(client, hris)
+    assert outcomes(await push(client, hris, [record("new-hire")])) == ["created"]
+    approved = await act(client, admin, held["id"], "approve")
+    assert (approved["to_deactivate"], approved["deactivated"]) == (6, 6)
+    assert (await active_by_external_id(db))["new-hire"] is True
+
+
+async def test_a_new_hire_pushed_while_a_run_is_open_is_not_deactivated_by_its_commit(
+    client: httpx.AsyncClient, factory: Factory, db: Database
+) -> None:
+    hris = await hris_client(factory)
+    await push(client, hris, people(20))
+    run = await open_run(client, hris)
+    await push_page(client, hris, run["id"], people(20))
+    assert outcomes(await push(client, hris, [record("new-hire")])) == ["created"]
+    committed = await act(client, hris, run["id"], "commit")
+    assert (committed["status"], committed["deactivated"]) == ("committed", 0)
+    assert all((await active_by_external_id(db)).values())
+
+
 async def test_an_admin_rejects_a_held_run(
     client: httpx.AsyncClient, factory: Factory, db: Database
 ) -> None:
