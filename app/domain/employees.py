@@ -107,15 +107,23 @@ def _guard_admin_record(
     actor: Actor, employee: Employee, changes: dict[str, Any] | None = None
 ) -> None:
     """An admin's e-mail and status decide who holds admin rights: a sync client may keep the
-    rest of an admin's record current (title, department, manager…), never those two."""
+    rest of an admin's record current (title, department, manager…), never those. A
+    termination date is status too: it deactivates, now or on that day."""
     if not employee.is_admin or actor.is_admin:
         return
-    identity = {"email": employee.email, "active": employee.active}
+    identity = {
+        "email": employee.email,
+        "active": employee.active,
+        "termination_date": employee.termination_date,
+    }
     touched = identity.keys() if changes is None else identity.keys() & changes.keys()
     if changes is None or any(
         str(changes[name]).lower() != str(identity[name]).lower() for name in touched
     ):
-        raise Forbidden("only admins may change an admin's e-mail or status", rule="admin_record")
+        raise Forbidden(
+            "only admins may change an admin's e-mail, status or termination date",
+            rule="admin_record",
+        )
 
 
 def _require_writer(actor: Actor, via: Scope) -> None:

@@ -358,8 +358,14 @@ async def test_a_sync_client_cannot_take_over_an_admin_record(
     async with db.session() as session:
         with pytest.raises(Forbidden):
             await employees.deactivate_employee(session, writer, admin.id, expected_version=None)
+    # A termination date deactivates too, now or on that day.
+    for when in (date(2001, 1, 1), date(2099, 1, 31)):
+        with pytest.raises(Forbidden) as info:
+            await _update(db, admin.id, actor=writer, termination_date=when)
+        assert info.value.rule == "admin_record"
     stored = await reload(db, Employee, admin.id)
     assert (stored.email, stored.active, stored.version) == ("hr.admin@example.com", True, 1)
+    assert stored.termination_date is None
 
 
 # --- deactivation ----------------------------------------------------------------------------

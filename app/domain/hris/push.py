@@ -371,6 +371,9 @@ def _terminated(record: HrisRecord) -> bool:
     return record.termination_date is not None and record.termination_date <= utcnow().date()
 
 
+ADMIN_RECORD = "only an admin may change an admin's e-mail, status or termination date"
+
+
 def _refusal(
     actor: Actor,
     record: HrisRecord,
@@ -388,12 +391,15 @@ def _refusal(
         return "email", f"e-mail {record.email} is also used by record {claimed[email_key]}"
     if record.manager_external_id == record.external_id:
         return "manager_external_id", "an employee cannot be their own manager"
-    # Whoever controls an admin's e-mail or status controls admin rights.
+    # Whoever controls an admin's e-mail or status controls admin rights; a termination date
+    # is status to come.
     if row is not None and row["is_admin"] and not actor.is_admin:
         if email_key != row["email_key"]:
-            return "email", "only an admin may change an admin's e-mail or status"
+            return "email", ADMIN_RECORD
         if row["active"] != desired_active:
-            return "active", "only an admin may change an admin's e-mail or status"
+            return "active", ADMIN_RECORD
+        if record.termination_date != row["termination_date"]:
+            return "termination_date", ADMIN_RECORD
     return None
 
 
@@ -429,6 +435,7 @@ async def _current_rows(session: AsyncSession, batch: list[Parsed]) -> list[dict
             EMPLOYEES.c.is_admin,
             EMPLOYEES.c.manager_id,
             EMPLOYEES.c.version,
+            EMPLOYEES.c.termination_date,
         )
         .where(
             # Two lookups joined, each by its own index (an OR of the two would scan).

@@ -294,6 +294,8 @@ async def adopt_admin(
     [
         ({"active": False}, "active"),
         ({"termination_date": "2020-01-31"}, "active"),
+        # Not yet a status change, but one to come: the same rule.
+        ({"termination_date": "2099-01-31"}, "termination_date"),
         ({"email": "someone.else@example.com"}, "email"),
     ],
 )
