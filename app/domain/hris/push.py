@@ -261,6 +261,15 @@ async def _write(
             row = owner  # a person added by hand before the first sync: adopt them
         result = RecordResult(index, record.external_id, "invalid")
         results.append(result)
+        if row is not None and row["source"] not in (None, run.source):
+            # Two sources can use the same ids for different people: one must never overwrite
+            # (or outdate) the other's person.
+            result.field = "external_id"
+            result.reason = (
+                f"external id {record.external_id} belongs to an employee synced from "
+                f"{row['source']}, not {run.source}"
+            )
+            continue
         if row is not None:
             result.employee_id = row["id"]
             stored_at: datetime | None = row["source_modified_at"]

@@ -446,6 +446,33 @@ async def test_two_records_of_one_push_with_the_same_e_mail_keep_the_first(
     assert await stored(db, "e-2") is None
 
 
+async def test_an_external_id_of_another_source_is_refused_not_taken_over(
+    client: httpx.AsyncClient, factory: Factory, db: Database
+) -> None:
+    """Two HRIS sources may both have a person "1001": the second never overwrites (nor,
+    with an older time, outdates) the first's."""
+    hris = await hris_client(factory)
+    await push(client, hris, [record("1001", at=10, given_name="Alice")], source="workday")
+    for at in (20, 0):
+        body = await push(
+            client,
+            hris,
+            [record("1001", at=at, given_name="Bob", email="bob@example.com"), record("1002")],
+            source="bamboohr",
+        )
+        refused, kept = body["results"]
+        assert (refused["outcome"], refused["field"]) == ("invalid", "external_id")
+        assert "synced from workday" in refused["reason"]
+        assert refused["employee_id"] is None
+        assert kept["outcome"] in ("created", "unchanged")
+    alice = await stored(db, "1001")
+    assert alice is not None
+    assert (alice.given_name, alice.source) == ("Alice", "workday")
+    # Its own source still keeps it current.
+    body = await push(client, hris, [record("1001", at=30, given_name="Alicia")])
+    assert outcomes(body) == ["updated"]
+
+
 async def test_more_than_a_thousand_records_are_refused_whole(
     client: httpx.AsyncClient, factory: Factory, db: Database
 ) -> None:
