@@ -589,6 +589,27 @@ async def test_a_person_with_another_external_id_is_not_adopted(
     assert await stored(db, "e-7") is None
 
 
+async def test_a_hand_deactivation_lasts_until_the_source_sends_a_changed_record(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """Someone deactivated by hand (they left; the HRIS has not caught up) is not brought back
+    by the nightly re-send of their old record, only by news from the source."""
+    hris, admin = await hris_client(factory), await factory.admin()
+    [created] = (await push(client, hris, [record("e-1")]))["results"]
+    employee_id = created["employee_id"]
+    response = await client.post(
+        f"{API}/employees/{employee_id}/deactivate", headers={**admin.headers, "If-Match": "*"}
+    )
+    assert response.status_code == 200, response.text
+
+    assert outcomes(await push(client, hris, [record("e-1", at=10)])) == ["unchanged"]
+    assert (await read_employee(client, admin, employee_id))["active"] is False
+
+    body = await push(client, hris, [record("e-1", at=20, job_title="Analyst")])
+    assert outcomes(body) == ["updated"]
+    assert (await read_employee(client, admin, employee_id))["active"] is True
+
+
 async def test_a_hand_edit_is_overwritten_by_the_next_push_of_the_same_record(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
