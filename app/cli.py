@@ -300,6 +300,15 @@ IMPORT_EMPLOYEES_EPILOG = "\n\n".join(
 )
 
 
+def _delimiter(value: str) -> str:
+    """``--delimiter``: one character (``tab`` or ``\\t`` for a tab), not one CSV reserves."""
+    if value.lower() in ("tab", "\\t"):
+        return "\t"
+    if len(value) != 1 or value in ('"', "\r", "\n"):
+        raise typer.BadParameter("one character, such as ',', ';', '|' or 'tab'")
+    return value
+
+
 @import_cli.command("employees", epilog=IMPORT_EMPLOYEES_EPILOG)
 def import_employees(
     file: Annotated[
@@ -320,6 +329,14 @@ def import_employees(
             show_default="a modified_at column, else the file's modification time",
         ),
     ] = None,
+    delimiter: Annotated[
+        str,
+        typer.Option(
+            metavar="CHAR",
+            help="The character between cells: ',', ';', '|' or 'tab' (any single character).",
+            callback=_delimiter,
+        ),
+    ] = ",",
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -385,7 +402,10 @@ def import_employees(
         # Everything that can be refused is refused before the database is touched.
         with (
             open_export(
-                file, mappings=mapping or (), modified_at_column=modified_at_column
+                file,
+                mappings=mapping or (),
+                modified_at_column=modified_at_column,
+                delimiter=delimiter,
             ) as export,
             open_errors(export, errors) as errors_file,
         ):

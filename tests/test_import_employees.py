@@ -331,6 +331,50 @@ def test_a_modified_time_out_of_range_rejects_its_row_not_the_import(
     assert "between the years 1 and 9999" in rejected["reason"]
 
 
+@pytest.mark.parametrize(
+    ("active", "expected"),
+    [("Active", True), ("Y", True), ("Inactive", False), ("TERMINATED", False), ("n", False)],
+)
+def test_an_active_column_may_hold_a_status_word(
+    database_url: str, tmp_path: Path, active: str, expected: bool
+) -> None:
+    file = write_csv(tmp_path / "people.csv", [*HEADER, "active"], [[*people(1)[0], active]])
+    result = import_file(file)
+    assert result.exit_code == 0, result.output
+    assert employees(database_url)["E1"].active is expected
+
+
+@pytest.mark.parametrize(("delimiter", "option"), [(";", ";"), ("\t", "tab"), ("|", "|")])
+def test_a_file_separated_by_another_character_is_read_with_delimiter(
+    database_url: str, tmp_path: Path, delimiter: str, option: str
+) -> None:
+    """Spreadsheets in many locales write ';' between cells; the rows refused go to the errors
+    file with the same separator, to be fixed and imported again as they are."""
+    file = tmp_path / "people.csv"
+    rows = [HEADER, *people(1, 2), ["E3", "not-an-email", "Cy", "Ng", "3"]]
+    file.write_text("".join(delimiter.join(map(str, r)) + "\n" for r in rows), encoding="utf-8")
+
+    plain = import_file(file)
+    assert plain.exit_code == EXIT_IMPORT_FAILED
+    hint = "tab" if option == "tab" else repr(option)
+    assert f"The header looks separated by {hint}: add --delimiter {hint}" in plain.stderr
+    assert not schema_exists(database_url)  # refused before the database is touched
+
+    result = import_file(file, "--delimiter", option)
+    assert result.exit_code == 0, result.output
+    assert set(employees(database_url)) == {"E1", "E2"}
+    errors = (tmp_path / "people.errors.csv").read_text(encoding="utf-8").splitlines()
+    assert errors[1].startswith(delimiter.join(["4", "E3", "email"]))
+
+
+@pytest.mark.parametrize("option", ["", "ab", '"'])
+def test_a_delimiter_must_be_one_character(database_url: str, tmp_path: Path, option: str) -> None:
+    file = write_csv(tmp_path / "people.csv", HEADER, people(1))
+    result = import_file(file, "--delimiter", option)
+    assert result.exit_code == 2
+    assert "one character" in result.stderr
+
+
 def test_blank_rows_are_skipped_but_a_row_with_only_unmapped_cells_is_rejected(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -29,8 +29,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
 #: The columns a file must have: without them no row could ever be valid.
 REQUIRED_COLUMNS = ("external_id", "email", "given_name", "family_name", "job_level")
 
-_TRUE = frozenset({"true", "yes", "1"})
-_FALSE = frozenset({"false", "no", "0"})
+#: The words an ``active`` cell may hold (any case): HR exports write a status as often as a flag.
+TRUE_WORDS = frozenset({"true", "yes", "y", "1", "active"})
+FALSE_WORDS = frozenset({"false", "no", "n", "0", "inactive", "terminated"})
 # Spreadsheets write whole numbers as "5.0"; anything else is left for validation to refuse.
 _WHOLE_NUMBER = re.compile(r"^[+-]?\d+(\.0*)?$")
 
@@ -160,9 +161,9 @@ def cell_value(field: str, text: str) -> object:
     as it is, so validation refuses the row with its reason."""
     if field == "active":
         word = text.casefold()
-        if word in _TRUE:
+        if word in TRUE_WORDS:
             return True
-        if word in _FALSE:
+        if word in FALSE_WORDS:
             return False
         return text
     if field == "job_level":

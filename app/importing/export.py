@@ -56,14 +56,16 @@ class EmployeeCsv:
         *,
         mappings: Sequence[str],
         modified_at_column: str | None,
+        delimiter: str = ",",
     ) -> None:
         self.path = path
+        self.delimiter = delimiter
         self.size = path.stat().st_size
         self._binary = binary
         # utf-8-sig drops the byte-order mark spreadsheet programs put first, which would
         # otherwise become part of the first column's name.
         self._text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-        self._reader = csv.reader(self._text)
+        self._reader = csv.reader(self._text, delimiter=delimiter)
         self.header = self._read_header()
         explicit = parse_mappings(mappings, fields=RECORD_FIELDS)
         if modified_at_column is not None:
@@ -72,13 +74,28 @@ class EmployeeCsv:
                     "name modified_at with --map or --modified-at-column, not both"
                 )
             explicit["modified_at"] = modified_at_column
-        self.columns: ColumnMap = map_columns(self.header, fields=RECORD_FIELDS, explicit=explicit)
+        try:
+            self.columns: ColumnMap = map_columns(
+                self.header, fields=RECORD_FIELDS, explicit=explicit
+            )
+        except MappingProblem as exc:
+            raise MappingProblem(f"{exc}{self._delimiter_hint()}") from exc
         self.default_modified_at: datetime | None = None
         if "modified_at" not in self.columns.positions:
             # Without a column, the export's own time stands for every row: a re-import of
             # the same file is unchanged, and an older file than what is stored is stale.
             mtime = path.stat().st_mtime
             self.default_modified_at = datetime.fromtimestamp(mtime, UTC)
+
+    def _delimiter_hint(self) -> str:
+        """A header read as one column that holds another separator was most likely written
+        with it (spreadsheets in many locales separate cells with ';')."""
+        if len(self.header) != 1:
+            return ""
+        for candidate, name in ((";", "';'"), ("\t", "tab"), ("|", "'|'"), (",", "','")):
+            if candidate != self.delimiter and candidate in self.header[0]:
+                return f". The header looks separated by {name}: add --delimiter {name}"
+        return ""
 
     @property
     def modified_at_from(self) -> str:
@@ -161,7 +178,11 @@ def _first_undecodable_line(path: Path) -> int | str:
 
 @contextmanager
 def open_export(
-    path: Path, *, mappings: Sequence[str] = (), modified_at_column: str | None = None
+    path: Path,
+    *,
+    mappings: Sequence[str] = (),
+    modified_at_column: str | None = None,
+    delimiter: str = ",",
 ) -> Iterator[EmployeeCsv]:
     """Open an export and map its header; a file that cannot be read or mapped is refused."""
     try:
@@ -171,7 +192,11 @@ def open_export(
     with binary:
         try:
             export = EmployeeCsv(
-                path, binary, mappings=mappings, modified_at_column=modified_at_column
+                path,
+                binary,
+                mappings=mappings,
+                modified_at_column=modified_at_column,
+                delimiter=delimiter,
             )
         except MappingProblem as exc:
             raise ImportProblem(str(exc)) from exc
@@ -181,10 +206,11 @@ def open_export(
 class ErrorsFile:
     """The rejected rows, written as their batches come back: where, why, and the row."""
 
-    def __init__(self, path: Path, header: list[str]) -> None:
+    def __init__(self, path: Path, header: list[str], delimiter: str = ",") -> None:
         self.path = path
         self._file = path.open("w", newline="", encoding="utf-8")
-        self._writer = csv.writer(self._file)
+        # The export's own separator: the rows can be fixed and imported again as they are.
+        self._writer = csv.writer(self._file, delimiter=delimiter)
         self._writer.writerow([*ERROR_COLUMNS, *header])
 
     def write(self, row: Row, external_id: str | None, field: str | None, reason: str) -> None:
@@ -209,7 +235,7 @@ def open_errors(export: EmployeeCsv, path: Path | None) -> Iterator[ErrorsFile]:
     if path.resolve() == export.path.resolve():
         raise ImportProblem("the errors file must not be the file being imported")
     try:
-        errors = ErrorsFile(path, export.header)
+        errors = ErrorsFile(path, export.header, export.delimiter)
     except OSError as exc:
         raise ImportProblem(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
