@@ -50,8 +50,8 @@ class RunStatus(StrEnum):
 MISSING_FROM_SNAPSHOT = "missing from the source's snapshot"
 
 
-def _require_hris(actor: Actor) -> None:
-    actor.require_scope(Scope.HRIS_WRITE, "pushing HRIS records")
+def _require_hris(actor: Actor, doing: str = "pushing HRIS records") -> None:
+    actor.require_scope(Scope.HRIS_WRITE, doing)
 
 
 def pusher(actor: Actor) -> str:
@@ -378,7 +378,7 @@ async def abort_run(session: AsyncSession, actor: Actor, run_id: uuid.UUID) -> H
 
 async def get_run(session: AsyncSession, actor: Actor, run_id: uuid.UUID) -> HrisRun:
     """One HRIS run with its report."""
-    _require_hris(actor)
+    _require_hris(actor, "reading HRIS runs")
     run = await session.get(HrisRun, run_id)
     if run is None:
         raise NotFound(f"HRIS run {run_id} not found")
@@ -396,7 +396,7 @@ async def list_runs(
     cursor: str | None = None,
 ) -> Page[HrisRun]:
     """HRIS runs, newest first, with their reports."""
-    _require_hris(actor)
+    _require_hris(actor, "reading HRIS runs")
     stmt = select(HrisRun)
     if source is not None:
         stmt = stmt.where(col(HrisRun.source) == source)

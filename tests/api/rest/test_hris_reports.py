@@ -208,3 +208,13 @@ async def test_bad_list_parameters_are_a_422(
     response = await client.get(f"{API}/hris/runs", headers=hris.headers, params=params)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_reading_runs_without_the_scope_says_what_was_refused(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    reader = await factory.service("read", name="dashboard")
+    for path in ("/hris/runs", f"/hris/runs/{'0' * 8}-0000-7000-8000-{'0' * 12}"):
+        response = await client.get(f"{API}{path}", headers=reader.headers)
+        assert response.status_code == 403, response.text
+        assert "reading HRIS runs" in response.json()["detail"]
