@@ -103,27 +103,33 @@ NOT_NULLABLE = {
 }
 
 
-def _guard_admin_record(
-    actor: Actor, employee: Employee, changes: dict[str, Any] | None = None
-) -> None:
-    """An admin's e-mail and status decide who holds admin rights: a sync client may keep the
-    rest of an admin's record current (title, department, manager…), never those. A
-    termination date is status too: it deactivates, now or on that day."""
+def _guard_admin_record(actor: Actor, employee: Employee, changes: dict[str, Any]) -> None:
+    """Who controls an admin's e-mail, or brings a deactivated admin back, holds admin rights:
+    only admins may. A sync client keeps the rest of an admin's record current (title,
+    department, manager…) and may deprovision an admin who left (deactivate them, or set a
+    termination date where none was), as an identity provider must be able to; it may not
+    move or clear a termination date already set."""
     if not employee.is_admin or actor.is_admin:
         return
-    identity = {
-        "email": employee.email,
-        "active": employee.active,
-        "termination_date": employee.termination_date,
-    }
-    touched = identity.keys() if changes is None else identity.keys() & changes.keys()
-    if changes is None or any(
-        str(changes[name]).lower() != str(identity[name]).lower() for name in touched
+    refused: str | None = None
+    if "email" in changes and str(changes["email"]).lower() != employee.email.lower():
+        refused = "email"
+    elif "active" in changes and str(changes["active"]).lower() == "true" and not employee.active:
+        refused = "active"
+    elif (
+        "termination_date" in changes
+        and employee.termination_date is not None
+        and changes["termination_date"] != employee.termination_date
     ):
-        raise Forbidden(
-            "only admins may change an admin's e-mail, status or termination date",
-            rule="admin_record",
-        )
+        refused = "termination_date"
+    if refused is not None:
+        raise Forbidden(ADMIN_RECORD, field=refused, rule="admin_record")
+
+
+#: Why a sync client's change to an admin's record is refused.
+ADMIN_RECORD = (
+    "only admins may change an admin's e-mail or termination date, or reactivate an admin"
+)
 
 
 def _require_writer(actor: Actor, via: Scope) -> None:
@@ -391,8 +397,8 @@ async def deactivate_employee(
     """Mark an employee inactive (never deleted): open enrollments are withdrawn and open
     pairings end (the partner sees that the member left the organisation)."""
     _require_writer(actor, via)
+    # Any writer may deactivate, an admin too: deprovisioning someone who left must work.
     employee = await _load_for_update(session, employee_id)
-    _guard_admin_record(actor, employee)
     check_version(employee.version, expected_version)
     if employee.active:
         await _deactivate(session, actor, employee)

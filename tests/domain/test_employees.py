@@ -349,23 +349,42 @@ async def test_only_admins_grant_admin_rights(db: Database, factory: Factory) ->
 async def test_a_sync_client_cannot_take_over_an_admin_record(
     db: Database, factory: Factory
 ) -> None:
-    # Whoever controls an admin's e-mail or status controls admin rights: admins only.
+    # Whoever controls an admin's e-mail, or brings a deactivated admin back, holds admin
+    # rights: admins only.
     admin = await factory.employee(is_admin=True, email="hr.admin@example.com")
     writer = service(Scope.EMPLOYEES_WRITE)
     with pytest.raises(Forbidden) as info:
         await _update(db, admin.id, actor=writer, email="attacker@example.com")
-    assert info.value.rule == "admin_record"
-    async with db.session() as session:
-        with pytest.raises(Forbidden):
-            await employees.deactivate_employee(session, writer, admin.id, expected_version=None)
-    # A termination date deactivates too, now or on that day.
-    for when in (date(2001, 1, 1), date(2099, 1, 31)):
+    assert (info.value.rule, info.value.field) == ("admin_record", "email")
+    await _update(db, admin.id, actor=writer, termination_date=date(2099, 1, 31))
+    for moved in (date(2099, 6, 30), None):
         with pytest.raises(Forbidden) as info:
-            await _update(db, admin.id, actor=writer, termination_date=when)
-        assert info.value.rule == "admin_record"
+            await _update(db, admin.id, actor=writer, termination_date=moved)
+        assert info.value.field == "termination_date"
     stored = await reload(db, Employee, admin.id)
-    assert (stored.email, stored.active, stored.version) == ("hr.admin@example.com", True, 1)
-    assert stored.termination_date is None
+    assert (stored.email, stored.active) == ("hr.admin@example.com", True)
+    assert stored.termination_date == date(2099, 1, 31)
+
+
+async def test_a_sync_client_deprovisions_an_admin_who_left_but_cannot_bring_them_back(
+    db: Database, factory: Factory
+) -> None:
+    """An identity provider must be able to deactivate an admin who left (their tokens stop
+    working); reactivating an admin is an admin's decision."""
+    admin = await factory.employee(is_admin=True, email="hr.admin@example.com")
+    writer = service(Scope.EMPLOYEES_WRITE)
+    async with db.session() as session:
+        await employees.deactivate_employee(session, writer, admin.id, expected_version=None)
+        await session.commit()
+    assert (await reload(db, Employee, admin.id)).active is False
+    with pytest.raises(Forbidden) as info:
+        await _update(db, admin.id, actor=writer, active=True)
+    assert (info.value.rule, info.value.field) == ("admin_record", "active")
+    assert (await reload(db, Employee, admin.id)).active is False
+    # An admin may.
+    by_admin = await actor_for(db, await factory.employee(is_admin=True))
+    await _update(db, admin.id, actor=by_admin, active=True)
+    assert (await reload(db, Employee, admin.id)).active is True
 
 
 # --- deactivation ----------------------------------------------------------------------------

@@ -380,9 +380,6 @@ def _terminated(record: HrisRecord) -> bool:
     return record.termination_date is not None and record.termination_date <= utcnow().date()
 
 
-ADMIN_RECORD = "only an admin may change an admin's e-mail, status or termination date"
-
-
 def _refusal(
     actor: Actor,
     record: HrisRecord,
@@ -400,15 +397,16 @@ def _refusal(
         return "email", f"e-mail {record.email} is also used by record {claimed[email_key]}"
     if record.manager_external_id == record.external_id:
         return "manager_external_id", "an employee cannot be their own manager"
-    # Whoever controls an admin's e-mail or status controls admin rights; a termination date
-    # is status to come.
+    # Whoever controls an admin's e-mail, or brings a deactivated admin back, holds admin
+    # rights; an admin who left may be deprovisioned (see employees._guard_admin_record).
     if row is not None and row["is_admin"] and not actor.is_admin:
         if email_key != row["email_key"]:
-            return "email", ADMIN_RECORD
-        if row["active"] != desired_active:
-            return "active", ADMIN_RECORD
-        if record.termination_date != row["termination_date"]:
-            return "termination_date", ADMIN_RECORD
+            return "email", employees.ADMIN_RECORD
+        if desired_active and not row["active"]:
+            return "active", employees.ADMIN_RECORD
+        stored_end = row["termination_date"]
+        if stored_end is not None and record.termination_date != stored_end:
+            return "termination_date", employees.ADMIN_RECORD
     return None
 
 

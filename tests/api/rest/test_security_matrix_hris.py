@@ -289,54 +289,88 @@ async def adopt_admin(
     return admin, mine
 
 
+async def sync_push(client: httpx.AsyncClient, who: Any, records: list[Any]) -> dict[str, Any]:
+    response = await client.post(
+        f"{API}/hris/employees:batch",
+        headers=who.headers,
+        json={"source": "workday", "records": records},
+    )
+    assert response.status_code == 200, response.text
+    [result] = response.json()["results"]
+    return result
+
+
 @pytest.mark.parametrize(
-    ("change", "field"),
+    ("before", "change", "field"),
     [
-        ({"active": False}, "active"),
-        ({"termination_date": "2020-01-31"}, "active"),
-        # Not yet a status change, but one to come: the same rule.
-        ({"termination_date": "2099-01-31"}, "termination_date"),
-        ({"email": "someone.else@example.com"}, "email"),
+        (None, {"email": "someone.else@example.com"}, "email"),
+        ({"active": False}, {"active": True}, "active"),
+        ({"termination_date": "2020-01-31"}, {"termination_date": None}, "active"),
+        (
+            {"termination_date": "2099-01-31"},
+            {"termination_date": "2099-06-30"},
+            "termination_date",
+        ),
+        ({"termination_date": "2099-01-31"}, {"termination_date": None}, "termination_date"),
     ],
 )
 async def test_a_sync_client_cannot_take_an_admins_account(
-    client: httpx.AsyncClient, factory: Factory, change: dict[str, Any], field: str
+    client: httpx.AsyncClient,
+    factory: Factory,
+    before: dict[str, Any] | None,
+    change: dict[str, Any],
+    field: str,
 ) -> None:
+    """Whoever controls an admin's e-mail, or brings a deactivated admin back (or keeps them
+    past their leaving date), holds admin rights: an admin must."""
     sync = await factory.service("hris:write", name="workday-sync")
     admin, mine = await adopt_admin(client, factory, sync)
-    response = await client.post(
-        f"{API}/hris/employees:batch",
-        headers=sync.headers,
-        json={
-            "source": "workday",
-            "records": [{**mine, **change, "modified_at": "2026-01-01T00:00:00Z"}],
-        },
-    )
-    [result] = response.json()["results"]
+    if before is not None:
+        mine = {**mine, **before, "modified_at": "2025-06-01T00:00:00Z"}
+        assert (await sync_push(client, sync, [mine]))["outcome"] == "updated"
+    attempt = {**mine, **change, "modified_at": "2026-01-01T00:00:00Z"}
+    result = await sync_push(client, sync, [attempt])
     assert (result["outcome"], result["field"]) == ("invalid", field)
-    assert "only an admin" in result["reason"]
-    me = await client.get(f"{API}/me", headers=admin.headers)
-    assert me.status_code == 200
-    assert me.json()["role"] == "admin"
-    assert me.json()["employee"]["email"] == admin.employee.email
+    assert "only admins" in result["reason"]
+    if before is None:
+        me = await client.get(f"{API}/me", headers=admin.headers)
+        assert me.status_code == 200
+        assert me.json()["role"] == "admin"
+        assert me.json()["employee"]["email"] == admin.employee.email
 
     # An admin pushing the same record may.
-    by_admin = await client.post(
-        f"{API}/hris/employees:batch",
-        headers=(await factory.admin()).headers,
-        json={
-            "source": "workday",
-            "records": [{**mine, **change, "modified_at": "2026-01-01T00:00:00Z"}],
-        },
+    by_admin = await sync_push(client, await factory.admin(), [attempt])
+    assert by_admin["outcome"] == "updated"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"active": False}, {"termination_date": "2020-01-31"}, {"termination_date": "2099-01-31"}],
+)
+async def test_a_sync_client_deprovisions_an_admin_who_left(
+    client: httpx.AsyncClient, factory: Factory, change: dict[str, Any]
+) -> None:
+    """The source says the admin left (or will on a day): deprovisioning must work for admins
+    too, or a departed admin keeps their access."""
+    sync = await factory.service("hris:write", name="workday-sync")
+    admin, mine = await adopt_admin(client, factory, sync)
+    result = await sync_push(
+        client, sync, [{**mine, **change, "modified_at": "2026-01-01T00:00:00Z"}]
     )
-    assert [r["outcome"] for r in by_admin.json()["results"]] == ["updated"]
+    assert result["outcome"] == "updated"
+    me = await client.get(f"{API}/me", headers=admin.headers)
+    if change.get("termination_date") == "2099-01-31":
+        assert me.status_code == 200  # until that day
+    else:
+        assert me.status_code == 401  # deactivated: their token no longer works
 
 
 async def test_a_sync_clients_snapshot_leaving_out_an_admin_waits_for_an_admin(
     client: httpx.AsyncClient, factory: Factory, db: Database
 ) -> None:
-    """Leaving an admin out of a snapshot would deactivate them as surely as ``active: false``:
-    the run is held until an admin decides, whatever the share."""
+    """A record saying an admin left deprovisions them; an admin merely absent from a snapshot
+    is weaker evidence (a truncated export): the run is held until an admin decides, whatever
+    the share."""
     sync = await factory.service("hris:write", name="workday-sync")
     admin, _ = await adopt_admin(client, factory, sync)
     others = people("w")
