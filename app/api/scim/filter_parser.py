@@ -13,6 +13,11 @@ Grammar (operators, keywords and attribute names are case-insensitive)::
     compValue = string / number / "true" / "false" / "null"
 
 The PATCH-only form ``emails[type eq "work"].value`` is not a filter and is rejected.
+
+Each ``(``, ``not (`` and ``[`` opens a level; filters may nest at most
+:data:`MAX_FILTER_DEPTH` levels deep. Every level costs stack frames here and in the
+translation to SQL, and the length limit alone still lets a filter nest deep enough to exhaust the
+Python stack. Chains of ``and``/``or`` are parsed in loops and nest no deeper, however long.
 """
 
 from __future__ import annotations
@@ -144,6 +149,8 @@ _STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"')
 _ATTRNAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
 _PUNCTUATION: dict[str, TokenKind] = {"(": "(", ")": ")", "[": "[", "]": "]"}
 MAX_FILTER_LENGTH = 4096
+#: Far beyond any filter a person or an identity provider writes, far below Python's stack.
+MAX_FILTER_DEPTH = 50
 
 
 def _decode_string(text: str, position: int) -> str:
@@ -219,6 +226,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokenize(text)
         self.index = 0
+        self.depth = 0
 
     @property
     def current(self) -> _Token:
@@ -247,6 +255,22 @@ class _Parser:
             raise self.fail(expected)
         return self.advance()
 
+    def open_level(self, kind: TokenKind, expected: str) -> None:
+        """Step past an opening ``(`` or ``[``, refusing one level too many where it opens."""
+        token = self.expect(kind, expected)
+        self.depth += 1
+        if self.depth > MAX_FILTER_DEPTH:
+            raise InvalidFilter(
+                f"the filter nests parentheses, 'not (' and '[' more than {MAX_FILTER_DEPTH}"
+                " levels deep",
+                position=token.position,
+            )
+
+    def close_level(self, kind: TokenKind, expected: str) -> None:
+        """Step past the ``)`` or ``]`` closing the innermost level."""
+        self.expect(kind, expected)
+        self.depth -= 1
+
     def parse(self) -> Filter:
         if self.at("end"):
             raise InvalidFilter("the filter is empty", position=self.current.position)
@@ -272,14 +296,14 @@ class _Parser:
     def parse_unary(self, *, nested: bool) -> Filter:
         if self.is_keyword("not"):
             self.advance()
-            self.expect("(", "'(' after 'not'")
+            self.open_level("(", "'(' after 'not'")
             operand = self.parse_or(nested=nested)
-            self.expect(")", "')'")
+            self.close_level(")", "')'")
             return Not(operand)
         if self.at("("):
-            self.advance()
+            self.open_level("(", "'('")
             inner = self.parse_or(nested=nested)
-            self.expect(")", "')'")
+            self.close_level(")", "')'")
             return inner
         return self.parse_attribute_expression(nested=nested)
 
@@ -320,11 +344,11 @@ class _Parser:
                     f"a value filter applies to an attribute, not to the sub-attribute {path}",
                     position=self.current.position,
                 )
-            self.advance()
+            self.open_level("[", "'['")
             if self.at("]"):
                 raise self.fail("a filter inside '[...]'")
             inner = self.parse_or(nested=True)
-            self.expect("]", "']'")
+            self.close_level("]", "']'")
             return ValuePath(path, inner)
         op = self.current
         if op.kind != "word" or op.text.lower() not in _OPERATORS | {"pr"}:

@@ -9,7 +9,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, false, func, literal, not_, or_, true
@@ -154,6 +154,9 @@ _RFC3339 = re.compile(
     r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})"
 )
 LIKE_ESCAPE = "\\"
+#: The values an SQL INTEGER holds (32 bits on PostgreSQL): a filter value beyond them cannot
+#: be sent to the database at all.
+_INTEGER_MIN, _INTEGER_MAX = -(2**31), 2**31 - 1
 
 
 class _byte_order(FunctionElement[str]):
@@ -216,10 +219,19 @@ def _parse_datetime(value: Value, path: AttrPath) -> datetime:
     fraction = f".{(fraction or '')[:6].ljust(6, '0')}"
     offset = "+00:00" if offset in ("Z", "z") else offset
     try:
-        return datetime.fromisoformat(f"{day}T{clock}{fraction}{offset}")
+        written = datetime.fromisoformat(f"{day}T{clock}{fraction}{offset}")
     except ValueError:
         raise InvalidFilter(
             f"{path}: {value!r} is not a valid date-time", position=path.position
+        ) from None
+    try:
+        # Stored in UTC: a time whose offset carries it past year 9999 or before year 1 (such
+        # as "9999-12-31T23:59:59-05:00") has no UTC value to compare with.
+        return written.astimezone(UTC)
+    except OverflowError:
+        raise InvalidFilter(
+            f"{path}: {value!r} falls outside the years 1 to 9999 once converted to UTC",
+            position=path.position,
         ) from None
 
 
@@ -352,14 +364,24 @@ def _compare(attribute: _Column, node: Comparison) -> ColumnElement[bool]:
 
 
 def _whole_number(value: Value, path: AttrPath) -> int:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidFilter(
             f"{path} is an integer: compare it with a number, not {json.dumps(value)}",
             position=path.position,
         )
-    return value
+    if isinstance(value, float) and not value.is_integer():
+        raise InvalidFilter(
+            f"{path} is an integer: compare it with a whole number, not {json.dumps(value)}",
+            position=path.position,
+        )
+    number = int(value)
+    if not _INTEGER_MIN <= number <= _INTEGER_MAX:
+        raise InvalidFilter(
+            f"{path}: {json.dumps(value)} is outside the integer range"
+            f" {_INTEGER_MIN} to {_INTEGER_MAX}",
+            position=path.position,
+        )
+    return number
 
 
 def _parse_date(value: Value, path: AttrPath) -> date:
@@ -438,11 +460,27 @@ def _present(attribute: _Column) -> ColumnElement[bool]:
     return column.is_not(None) if attribute.nullable else true()
 
 
+def _chain(node: And | Or) -> list[Filter]:
+    """The operands of a chain of one operator, left to right.
+
+    The parser builds ``a or b or c`` as ``Or(Or(a, b), c)``: a long chain is a deep tree.
+    Walking its left spine in a loop keeps the recursion as deep as the filter's parentheses
+    (which the parser limits), not as long as the chain."""
+    operator = type(node)
+    operands: list[Filter] = []
+    current: Filter = node
+    while isinstance(current, operator):
+        operands.append(current.right)
+        current = current.left
+    operands.append(current)
+    return operands[::-1]
+
+
 def _translate(node: Filter, parent: AttrPath | None) -> ColumnElement[bool]:
     if isinstance(node, And):
-        return and_(_translate(node.left, parent), _translate(node.right, parent))
+        return and_(*(_translate(operand, parent) for operand in _chain(node)))
     if isinstance(node, Or):
-        return or_(_translate(node.left, parent), _translate(node.right, parent))
+        return or_(*(_translate(operand, parent) for operand in _chain(node)))
     if isinstance(node, Not):
         return not_(_translate(node.operand, parent))
     if isinstance(node, ValuePath):

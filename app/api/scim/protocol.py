@@ -20,6 +20,13 @@ from app.domain.errors import PreconditionFailed
 
 _JSON_TYPES: Final = frozenset({"application/scim+json", "application/json"})
 _ENTITY_TAG = re.compile(r'\s*(?:W/)?"([^"]*)"\s*')
+#: How deep a body's objects and arrays may nest. The deepest SCIM message (a PatchOp setting an
+#: extension's manager) needs 7 levels; every level costs stack in whatever reads the body next.
+MAX_JSON_DEPTH: Final = 32
+#: The largest startIndex answered: a 32-bit integer, past any directory yet within what SQL
+#: OFFSET and every JSON client hold. RFC 7644 lets a server cap count, not startIndex.
+MAX_START_INDEX: Final = 2**31 - 1
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 
 
 async def read_json(request: Request) -> dict[str, Any]:
@@ -35,12 +42,47 @@ async def read_json(request: Request) -> dict[str, Any]:
     if not raw.strip():
         raise invalid_syntax("the request needs a JSON body")
     try:
-        payload = json.loads(raw)
+        payload = json.loads(raw, parse_constant=_not_json)
+    except RecursionError:
+        # Python's decoder recurses once per level: a body nested a thousand deep exhausts
+        # the stack before any depth can be checked.
+        raise _too_deep() from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid_syntax(f"the body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise invalid_syntax("the body must be a JSON object")
+    if _nests_deeper(payload, MAX_JSON_DEPTH):
+        raise _too_deep()
     return payload
+
+
+def _too_deep() -> ScimError:
+    return invalid_syntax(
+        f"the body nests JSON objects and arrays more than {MAX_JSON_DEPTH} levels deep"
+    )
+
+
+def _not_json(constant: str) -> Any:
+    """Refuse ``NaN`` and ``Infinity``: Python's decoder reads them, RFC 8259 has no such
+    numbers, and no attribute could hold them."""
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _nests_deeper(payload: Any, limit: int) -> bool:
+    """Whether objects and arrays nest more than ``limit`` levels, the payload being level 1.
+
+    Walked level by level rather than recursively, so the check cannot exhaust the stack."""
+    level = [payload]
+    for _ in range(limit):
+        level = [
+            child
+            for container in level
+            for child in (container.values() if isinstance(container, dict) else container)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
 
 
 def message(
@@ -88,14 +130,22 @@ def not_modified(request: Request, current: int) -> bool:
 
 
 def _integer(name: str, value: Any) -> int | None:
+    """A paging number from a query string (text) or a SearchRequest (a JSON number or text).
+
+    RFC 7643 integers have no fraction or exponent, so ``1.5``, ``2.0`` and ``1e3`` are refused
+    alike in a query string and in a body (``float()`` and ``int()`` would round some of them,
+    overflow on others)."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        raise invalid_value(f"{name} must be an integer")
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise invalid_value(f"{name} must be an integer, not {value!r}") from None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        try:
+            return int(value)
+        except ValueError:  # more digits than Python converts
+            pass
+    shown = f", not {value!r}" if isinstance(value, str | float) and len(repr(value)) <= 40 else ""
+    raise invalid_value(f"{name} must be an integer{shown}")
 
 
 def _names(name: str, value: Any) -> list[str]:
@@ -146,6 +196,8 @@ class ListQuery:
     def build(cls, values: dict[str, Any]) -> ListQuery:
         """From query parameters or a SearchRequest, keyed by lower-cased name."""
         start = _integer("startIndex", values.get("startindex"))
+        if start is not None and start > MAX_START_INDEX:
+            raise invalid_value(f"startIndex must be at most {MAX_START_INDEX}")
         count = _integer("count", values.get("count"))
         order = values.get("sortorder")
         if order is not None and (

@@ -167,6 +167,19 @@ def test_errors_name_the_position() -> None:
         parse('userName eq "a" & title pr')
 
 
+def test_nesting_is_limited_to_50_levels() -> None:
+    # Parentheses, 'not (' and '[' each open a level; the 51st is refused where it opens.
+    fifty = "(" * 24 + "not (" * 24 + "emails[value pr]" + ")" * 48
+    assert parse(f"({fifty})") == parse(fifty)
+    deeper = f"(({fifty}))"
+    with pytest.raises(InvalidFilter, match=r"more than 50 levels") as caught:
+        parse(deeper)
+    assert caught.value.position == deeper.index("[") + 1
+    # Chains of 'and' and 'or' nest no deeper, however long.
+    chain = " or ".join(["title pr and userName pr"] * 120)
+    assert isinstance(parse(chain), Or)
+
+
 TRANSLATION_ERRORS = [
     'nickName eq "x"',  # not mapped
     'name.middleName eq "x"',

@@ -92,7 +92,17 @@ async def test_other_media_types_are_refused(client: httpx.AsyncClient, idp: Ser
 
 @pytest.mark.parametrize(
     "body",
-    [b'{"userName": ', b"", b"[]", b'"user"', b"\xff\xfe", b'{"userName": "a@b.com"'],
+    [
+        b'{"userName": ',
+        b"",
+        b"[]",
+        b'"user"',
+        b"\xff\xfe",
+        b'{"userName": "a@b.com"',
+        # Not JSON (RFC 8259 has no such numbers), though Python's decoder reads them.
+        b'{"count": NaN}',
+        b'{"startIndex": -Infinity}',
+    ],
 )
 async def test_malformed_json_is_invalid_syntax(
     client: httpx.AsyncClient, idp: Service, body: bytes
