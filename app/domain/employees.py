@@ -189,6 +189,21 @@ async def management_chain(
     return [by_id[i] for i in ids if i in by_id]
 
 
+async def _reports_to(session: AsyncSession, employee_id: uuid.UUID, boss: uuid.UUID) -> bool:
+    """Whether ``boss`` is anywhere above ``employee_id``, however long the chain: the walk is a
+    set of ids built with ``UNION``, so it ends at the top or where a (corrupt) loop repeats."""
+    above = (
+        select(col(Employee.manager_id).label("id"))
+        .where(col(Employee.id) == employee_id)
+        .cte("above", recursive=True)
+    )
+    above = above.union(
+        select(col(Employee.manager_id)).join(above, col(Employee.id) == above.c.id)
+    )
+    found = await session.scalar(select(func.count()).where(above.c.id == boss))
+    return bool(found)
+
+
 async def _check_manager(
     session: AsyncSession, employee_id: uuid.UUID | None, manager_id: uuid.UUID
 ) -> None:
@@ -201,7 +216,7 @@ async def _check_manager(
         raise RuleViolation(
             f"manager {manager_id} does not exist", field="manager_id", rule="manager_exists"
         )
-    if employee_id is not None and employee_id in await management_chain_ids(session, manager_id):
+    if employee_id is not None and await _reports_to(session, manager_id, employee_id):
         raise RuleViolation(
             "the manager reports to this employee (directly or indirectly): that makes a cycle",
             field="manager_id",

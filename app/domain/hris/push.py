@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, literal, select, union_all, update
+from sqlalchemy import ColumnElement, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -556,24 +556,24 @@ async def link_pending_managers(session: AsyncSession) -> int:
 
 
 async def _cycles(session: AsyncSession, changed: list[uuid.UUID]) -> set[uuid.UUID]:
-    """The people among ``changed`` whose management chain leads back to themselves."""
+    """The people among ``changed`` whose management chain leads back to themselves.
+
+    Each walk up the chain is a set of (start, manager) pairs built with ``UNION``, which drops
+    a pair already found: a walk ends at the top of the chain or where it comes round again,
+    however long the chain (a loop that does not pass through its start ends too)."""
     if not changed:
         return set()
     up = (
-        select(
-            EMPLOYEES.c.id.label("start"),
-            EMPLOYEES.c.manager_id.label("above"),
-            literal(1).label("depth"),
-        )
+        select(EMPLOYEES.c.id.label("start"), EMPLOYEES.c.manager_id.label("above"))
         .where(among(EMPLOYEES.c.id, changed, session.get_bind().dialect.name))
         .cte("up", recursive=True)
     )
     step = (
-        select(up.c.start, EMPLOYEES.c.manager_id, up.c.depth + 1)
+        select(up.c.start, EMPLOYEES.c.manager_id)
         .join(up, EMPLOYEES.c.id == up.c.above)
-        .where(up.c.above != up.c.start, up.c.depth < 200)
+        .where(up.c.above != up.c.start)
     )
-    up = up.union_all(step)
+    up = up.union(step)
     stmt = select(up.c.start).where(up.c.above == up.c.start).distinct()
     return set((await session.execute(stmt)).scalars().all())
 

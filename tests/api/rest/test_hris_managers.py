@@ -170,6 +170,24 @@ async def test_a_cycle_across_pushes_is_refused(
     assert (await manager_of(client, admin, ids["bottom"]))[0] == ids["middle"]
 
 
+async def test_a_cycle_through_a_long_chain_is_refused(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """No chain is too long to check: l-0 <- l-1 <- … <- l-249, and l-0 may not report to
+    l-249."""
+    hris, admin = await hris_client(factory), await factory.admin()
+    chain = [record("l-0")] + [
+        record(f"l-{n}", manager_external_id=f"l-{n - 1}") for n in range(1, 250)
+    ]
+    ids = ids_of(await push(client, hris, chain))
+    body = await push(client, hris, [record("l-0", at=1, manager_external_id="l-249")])
+    [refused] = body["results"]
+    assert (refused["outcome"], refused["field"]) == ("invalid", "manager_external_id")
+    assert CYCLE in refused["reason"]
+    top = await read_employee(client, admin, ids["l-0"])
+    assert top["manager_id"] is None
+
+
 async def test_a_cycle_closed_by_an_arriving_manager_is_refused(
     client: httpx.AsyncClient, factory: Factory, db: Database
 ) -> None:
