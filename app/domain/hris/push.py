@@ -92,32 +92,39 @@ Parsed = tuple[int, HrisRecord, str, dict[str, Any]]
 
 
 def validate(raw_records: list[Raw]) -> tuple[list[RecordResult], list[Parsed]]:
-    """Each record checked on its own; duplicates of an external id within a page refused."""
-    invalid: list[RecordResult] = []
+    """Each record checked on its own. The same person twice in one push: the newest record
+    applies (of equal times, the later one, as two pushes in a row would), the others are
+    reported stale. Returns the records settled here, and those to write."""
+    settled: list[RecordResult] = []
     valid: list[Parsed] = []
-    first_at: dict[str, int] = {}
     for index, raw, ext in raw_records:
         try:
             record = HrisRecord.model_validate(raw)
         except ValidationError as exc:
             where, why = reason_of(exc)
-            invalid.append(RecordResult(index, ext, "invalid", field=where, reason=why))
+            settled.append(RecordResult(index, ext, "invalid", field=where, reason=why))
             continue
-        if record.external_id in first_at:
-            invalid.append(
+        valid.append((index, record, digest_of(raw), raw))
+    latest: dict[str, Parsed] = {}
+    for parsed in valid:
+        kept = latest.get(parsed[1].external_id)
+        if kept is None or parsed[1].modified_at >= kept[1].modified_at:
+            latest[parsed[1].external_id] = parsed
+    if len(latest) == len(valid):
+        return settled, valid
+    for index, record, _, _ in valid:
+        winner = latest[record.external_id]
+        if winner[0] != index:
+            settled.append(
                 RecordResult(
                     index,
-                    ext,
-                    "invalid",
-                    field="external_id",
-                    reason=f"external id {record.external_id} is also record "
-                    f"{first_at[record.external_id]} of this push",
+                    record.external_id,
+                    "stale",
+                    reason=f"record {winner[0]} of this push is about the same person and "
+                    + ("newer" if winner[1].modified_at > record.modified_at else "as new"),
                 )
             )
-            continue
-        first_at[record.external_id] = index
-        valid.append((index, record, digest_of(raw), raw))
-    return invalid, valid
+    return settled, [parsed for parsed in valid if latest[parsed[1].external_id] is parsed]
 
 
 async def settle_unchanged(

@@ -74,9 +74,9 @@ async def _push(
     session: AsyncSession, actor: Actor, run: HrisRun, records: list[Raw]
 ) -> list[RecordResult]:
     settled, rest = await settle_unchanged(session, run, records)
-    invalid, valid = validate(rest)
+    refused, valid = validate(rest)
     applied = await apply_records(session, actor, run, valid)
-    return sorted([*settled, *invalid, *applied], key=lambda r: r.index)
+    return sorted([*settled, *refused, *applied], key=lambda r: r.index)
 
 
 def _report(session: AsyncSession, actor: Actor, run: HrisRun, results: list[RecordResult]) -> None:

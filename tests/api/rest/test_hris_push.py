@@ -306,7 +306,7 @@ async def test_invalid_records_are_reported_with_field_and_reason_and_the_rest_i
         record("e-2", job_level="senior"),
         no_level,
         record("e-4", active="yes"),
-        record("e-0", job_title="Second copy"),  # the same person twice in one push
+        record("e-0", at=-5, job_title="Older copy"),  # the same person twice, older
         record("e-6", email="Taken@Example.com"),
         42,
         "e-8",
@@ -319,14 +319,14 @@ async def test_invalid_records_are_reported_with_field_and_reason_and_the_rest_i
 
     results = body["results"]
     assert [r["index"] for r in results] == list(range(len(records)))
-    assert outcomes(body) == ["created", *["invalid"] * 11, "created"]
-    assert body["counts"] == {"created": 2, "invalid": 11}
+    assert outcomes(body) == ["created", *["invalid"] * 4, "stale", *["invalid"] * 6, "created"]
+    assert body["counts"] == {"created": 2, "invalid": 10, "stale": 1}
     expected = {  # index: (external id, field, words of the reason)
         1: ("e-1", "email", "email"),
         2: ("e-2", "job_level", "integer"),
         3: ("e-3", "job_level", "required"),
         4: ("e-4", "active", "true or false"),
-        5: ("e-0", "external_id", "also record 0"),
+        5: ("e-0", None, "record 0 of this push is about the same person and newer"),
         6: ("e-6", "email", "already belongs to employee hand-1"),
         7: (None, "record", "dictionary"),
         8: (None, "record", "dictionary"),
@@ -414,6 +414,40 @@ async def test_integers_beyond_64_bits_are_judged_record_by_record(
         assert outcomes(body) == ["invalid", "invalid", expected_last]
         assert [r["field"] for r in body["results"][:2]] == ["job_level", "cost_center_note"]
     assert await stored(db, "e-1") is None
+
+
+@pytest.mark.parametrize(
+    ("first_at", "second_at", "kept", "why"),
+    [(0, 5, 1, "newer"), (5, 0, 0, "newer"), (5, 5, 1, "as new")],
+)
+async def test_the_same_person_twice_in_one_push_keeps_the_newest_record(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    db: Database,
+    first_at: int,
+    second_at: int,
+    kept: int,
+    why: str,
+) -> None:
+    """As if the two were pushed one after the other: the newer applies, of equal times the
+    later one; however a sync job or an import splits its records into pushes."""
+    hris = await hris_client(factory)
+    body = await push(
+        client,
+        hris,
+        [
+            record("e-1", at=first_at, job_title="First"),
+            record("e-1", at=second_at, job_title="Second"),
+        ],
+    )
+    results = body["results"]
+    assert results[kept]["outcome"] == "created"
+    superseded = results[1 - kept]
+    assert (superseded["outcome"], superseded["external_id"]) == ("stale", "e-1")
+    assert superseded["reason"] == f"record {kept} of this push is about the same person and {why}"
+    stored_person = await stored(db, "e-1")
+    assert stored_person is not None
+    assert stored_person.job_title == ("First", "Second")[kept]
 
 
 async def test_an_e_mail_taken_by_another_synced_employee_is_refused(
