@@ -399,7 +399,11 @@ def _refusal(
     """Why a record that passed validation still cannot be applied, if it cannot."""
     if owner is not None and (row is None or owner["id"] != row["id"]):
         held_by = owner["external_id"] or owner["id"]
-        return "email", f"e-mail {record.email} already belongs to employee {held_by}"
+        reason = f"e-mail {record.email} already belongs to employee {held_by}"
+        if not owner["active"]:
+            # An address handed on to a new hire: the leaver's record keeps it until freed.
+            reason += " (inactive: an admin can change their e-mail to free it)"
+        return "email", reason
     if email_key in claimed:
         return "email", f"e-mail {record.email} is also used by record {claimed[email_key]}"
     if record.manager_external_id == record.external_id:

@@ -465,6 +465,20 @@ async def test_an_e_mail_taken_by_another_synced_employee_is_refused(
     assert await stored(db, "e-2") is None
 
 
+async def test_an_e_mail_kept_by_a_former_employee_says_how_to_free_it(
+    client: httpx.AsyncClient, factory: Factory, db: Database
+) -> None:
+    hris = await hris_client(factory)
+    await push(client, hris, [record("old-1", email="jsmith@example.com", active=False)])
+    body = await push(client, hris, [record("new-1", email="jsmith@example.com")])
+    [refused] = body["results"]
+    assert (refused["outcome"], refused["field"]) == ("invalid", "email")
+    assert refused["reason"] == (
+        "e-mail jsmith@example.com already belongs to employee old-1 "
+        "(inactive: an admin can change their e-mail to free it)"
+    )
+
+
 async def test_two_records_of_one_push_with_the_same_e_mail_keep_the_first(
     client: httpx.AsyncClient, factory: Factory, db: Database
 ) -> None:
