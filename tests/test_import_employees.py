@@ -492,6 +492,26 @@ def test_a_snapshot_held_by_the_circuit_breaker_deactivates_nobody(
     assert "already open or held" in again.stderr
 
 
+def test_a_snapshot_whose_rows_say_too_many_left_is_held_too(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A termination column mapped by mistake is caught like a truncated file."""
+    everyone = write_csv(tmp_path / "everyone.csv", HEADER, people(*range(1, 11)))
+    assert import_file(everyone).exit_code == 0
+    rows = [
+        [*row, "2020-01-31" if n <= 3 else ""] for n, row in enumerate(people(*range(1, 11)), 1)
+    ]
+    leaving = write_csv(tmp_path / "leaving.csv", [*HEADER, "termination_date"], rows)
+    set_mtime(leaving, datetime.now(UTC))
+
+    result = import_file(leaving, "--snapshot")
+
+    assert result.exit_code == EXIT_SNAPSHOT_HELD, result.output
+    held = runs(database_url)[-1]
+    assert (held.status, held.to_deactivate, held.deactivated) == ("held", 3, 0)
+    assert all(e.active for e in employees(database_url).values())
+
+
 @pytest.mark.parametrize(
     ("header", "missing"),
     [

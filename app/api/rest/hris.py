@@ -208,7 +208,8 @@ async def open_snapshot_run(
 async def push_snapshot_page(
     run_id: uuid.UUID, data: PageIn, session: SessionDep, actor: ActorDep
 ) -> Response:
-    """Push one page (up to 1,000 records) of an open snapshot run; the records apply now."""
+    """Push one page (up to 1,000 records) of an open snapshot run. The records apply now,
+    except deactivations (people whose records say they left): those wait for the commit."""
     run, results = await service.push_snapshot_page(session, actor, run_id, records=data.records)
     await session.commit()
     return _push_out(run.id, results)

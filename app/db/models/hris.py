@@ -61,3 +61,8 @@ class HrisRunPage(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     run_id: uuid.UUID = Field(foreign_key="hris_runs.id", ondelete="CASCADE", index=True)
     external_ids: list[str] = Field(default_factory=list, sa_type=JSONType)
+    # The people the page's records say have left, deactivated only when the run commits (or
+    # an admin approves it), with the termination date to store then: {"id", "termination_date"}.
+    leaving: list[dict[str, str | None]] = Field(
+        default_factory=list, sa_type=JSONType, sa_column_kwargs={"server_default": "[]"}
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -59,6 +59,8 @@ class _Plan:
     manager_changed: dict[uuid.UUID, int] = field(default_factory=dict)  # employee -> index
     arrived: list[str] = field(default_factory=list)  # external ids new to the directory
     late_links: list[dict[str, Any]] = field(default_factory=list)
+    # Snapshot runs: people whose records say they left, deactivated when the run commits.
+    leaving: list[dict[str, str | None]] = field(default_factory=list)
 
 
 def external_id_of(raw: object) -> str | None:
@@ -196,12 +198,20 @@ class _CyclesFound(Exception):
         self.results, self.cycles = results, cycles
 
 
+#: People a snapshot page's records say have left: {"id", "termination_date"} (ISO or None).
+Leaving = list[dict[str, str | None]]
+
+
 async def apply_records(
     session: AsyncSession, actor: Actor, run: HrisRun, valid: list[Parsed]
-) -> list[RecordResult]:
-    """Write the valid records of one page (the caller holds the run's lock)."""
+) -> tuple[list[RecordResult], Leaving]:
+    """Write the valid records of one page (the caller holds the run's lock).
+
+    In a delta run a record saying someone left deactivates them now. In a snapshot run the
+    rest of their record is written now, and they are returned as leaving: the run deactivates
+    them when it commits, under its circuit breaker, with the termination date then stored."""
     if not valid:
-        return []  # a page settled in full (the common case of a full sync) writes nothing
+        return [], []  # a page settled in full (the common case of a full sync) writes nothing
     refused: dict[int, RecordResult] = {}
     keep_waiting: set[uuid.UUID] = set()
     for _ in range(ATTEMPTS):
@@ -209,7 +219,7 @@ async def apply_records(
         try:
             # A savepoint: a page that must be written again leaves no trace of the attempt.
             async with session.begin_nested():
-                results, cycles = await _write(session, actor, run, batch, keep_waiting)
+                results, cycles, leaving = await _write(session, actor, run, batch, keep_waiting)
                 if cycles:
                     raise _CyclesFound(results, cycles)
         except IntegrityError:
@@ -231,7 +241,7 @@ async def apply_records(
                     "that makes a cycle in the management chain",
                 )
             continue
-        return sorted([*results, *refused.values()], key=lambda r: r.index)
+        return sorted([*results, *refused.values()], key=lambda r: r.index), leaving
     raise Conflict(
         "the push kept colliding with concurrent changes; retry it", rule="concurrent_push"
     )
@@ -243,9 +253,9 @@ async def _write(
     run: HrisRun,
     batch: list[Parsed],
     keep_waiting: set[uuid.UUID],
-) -> tuple[list[RecordResult], set[uuid.UUID]]:
+) -> tuple[list[RecordResult], set[uuid.UUID], Leaving]:
     if not batch:
-        return [], set()
+        return [], set(), []
     now = utcnow()
     rows = await _current_rows(session, batch)
     by_ext = {r["external_id"]: r for r in rows if r["external_id"] is not None}
@@ -314,13 +324,25 @@ async def _write(
             wiring.append((plan.inserts[-1], index, employee_id, None))
             continue
         result.outcome = "updated"
+        if row["active"] and not desired_active and run.kind == SNAPSHOT:
+            # Left, says the snapshot: the run deactivates them when it commits. Until then
+            # the stored termination date stays (the maintenance job would act on a new one),
+            # and no fingerprint: the same record in a later push applies again.
+            plan.leaving.append(
+                {
+                    "id": str(row["id"]),
+                    "termination_date": _iso(record.termination_date),
+                }
+            )
+            columns["termination_date"] = row["termination_date"]
+            columns["source_digest"] = None
+        elif row["active"] and not desired_active:
+            plan.deactivate.append(row["id"])
         plan.updates.append({"id": row["id"], "version": row["version"] + 1, **columns})
         wiring.append((plan.updates[-1], index, row["id"], row["manager_id"]))
         if row["external_id"] is None:
             plan.arrived.append(record.external_id)
-        if row["active"] and not desired_active:
-            plan.deactivate.append(row["id"])
-        elif desired_active and not row["active"]:
+        if desired_active and not row["active"]:
             plan.reactivate.append(row["id"])
 
     # Managers: people already stored, or arriving in this very page (in any order).
@@ -346,7 +368,7 @@ async def _write(
     cycles = await _cycles(session, [*suspects, *linked])
     if cycles:
         cycles = await _cycles(session, [*plan.manager_changed, *linked])
-    return results, cycles
+    return results, cycles, plan.leaving
 
 
 def _managers_first(
@@ -381,6 +403,16 @@ def _managers_first(
             depth[person["id"]] = level
             level += 1
     return sorted(rows, key=lambda r: depth[r["id"]])
+
+
+#: The kind of run whose leavers wait for its commit (``RunKind.SNAPSHOT`` in runs.py).
+SNAPSHOT = "snapshot"
+#: The reason recorded for people deactivated because their record says they left.
+LEFT = "left (HRIS)"
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 def _terminated(record: HrisRecord) -> bool:
@@ -508,7 +540,7 @@ async def _execute(
             .values(active=True, deactivated_at=None)
         )
     linked = await _link_waiting_reports(session, plan.arrived, keep_waiting, now)
-    await employees.deactivate_people(session, actor, plan.deactivate, reason="left (HRIS)")
+    await employees.deactivate_people(session, actor, plan.deactivate, reason=LEFT)
     return linked
 
 

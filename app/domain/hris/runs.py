@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -20,6 +21,8 @@ from app.domain.actors import Actor, Scope
 from app.domain.common import lock_for_update, touch
 from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.hris.push import (
+    LEFT,
+    Leaving,
     Raw,
     RecordResult,
     apply_records,
@@ -72,11 +75,11 @@ def _check_size(records: list[Any]) -> None:
 
 async def _push(
     session: AsyncSession, actor: Actor, run: HrisRun, records: list[Raw]
-) -> list[RecordResult]:
+) -> tuple[list[RecordResult], Leaving]:
     settled, rest = await settle_unchanged(session, run, records)
     refused, valid = validate(rest)
-    applied = await apply_records(session, actor, run, valid)
-    return sorted([*settled, *refused, *applied], key=lambda r: r.index)
+    applied, leaving = await apply_records(session, actor, run, valid)
+    return sorted([*settled, *refused, *applied], key=lambda r: r.index), leaving
 
 
 def _report(session: AsyncSession, actor: Actor, run: HrisRun, results: list[RecordResult]) -> None:
@@ -95,7 +98,7 @@ async def push_delta(
     run.status = RunStatus.COMMITTED.value
     session.add(run)
     await session.flush()  # SQLite: this write takes the database lock before the reads
-    results = await _push(session, actor, run, keyed(records))
+    results, _ = await _push(session, actor, run, keyed(records))  # a delta run defers nobody
     _report(session, actor, run, results)
     run.finished_at = utcnow()
     await session.flush()
@@ -184,16 +187,17 @@ async def _locked_run(
 async def push_snapshot_page(
     session: AsyncSession, actor: Actor, run_id: uuid.UUID, *, records: list[Any]
 ) -> tuple[HrisRun, list[RecordResult]]:
-    """Push one page of an open snapshot run. Its records apply now, like a delta push; the
-    people the snapshot leaves out are only deactivated when the run commits."""
+    """Push one page of an open snapshot run. Its records apply now, like a delta push, but
+    nobody is deactivated before the run commits: neither the people the snapshot leaves out
+    nor those whose records say they left."""
     _require_hris(actor)
     _check_size(records)
     run = await _run_in(session, run_id, RunStatus.OPEN)
     if session.get_bind().dialect.name == "sqlite":
         await lock_for_update(session, run)  # SQLite: take the write lock before reading
     raw = keyed(records)
-    results = await _push(session, actor, run, raw)
-    await _remember(session, run, {key for _, _, key in raw if key is not None})
+    results, leaving = await _push(session, actor, run, raw)
+    await _remember(session, run, {key for _, _, key in raw if key is not None}, leaving)
     # Pages of one run may be pushed in parallel (different people); the run's row is locked
     # only now, for its report. A commit that got in first ends this page with a 409, and the
     # page's records roll back with it. The lock is PostgreSQL's FOR NO KEY UPDATE: each page's
@@ -210,15 +214,20 @@ async def push_snapshot_page(
     return run, results
 
 
-async def _remember(session: AsyncSession, run: HrisRun, external_ids: set[str]) -> None:
-    """Note who the snapshot has seen, as one row per page. Invalid records count: a person
-    whose record had a bad e-mail still works here and must not be deactivated for it."""
+async def _remember(
+    session: AsyncSession, run: HrisRun, external_ids: set[str], leaving: Leaving
+) -> None:
+    """Note who the snapshot has seen, and whose records say they left, as one row per page.
+    Invalid records count as seen: a person whose record had a bad e-mail still works here
+    and must not be deactivated for it."""
     seen = sorted(external_ids)
-    if seen:
+    if seen or leaving:
         # A plain insert: the row is never read back in this session, and the unit of work
         # would cost more than the statement.
         await session.execute(
-            insert(HrisRunPage).values(id=uuid7(), run_id=run.id, external_ids=seen)
+            insert(HrisRunPage).values(
+                id=uuid7(), run_id=run.id, external_ids=seen, leaving=leaving
+            )
         )
 
 
@@ -264,11 +273,14 @@ async def commit_snapshot(
         )
     )
     # Who the snapshot left out is found once (a scan of the source's people against every
-    # id the pages held), then counted, checked and deactivated by id.
+    # id the pages held), then counted, checked and deactivated by id; so are the people its
+    # records say have left.
     missing = await _missing_ids(session, run)
-    run.active_before, run.to_deactivate = active or 0, len(missing)
+    leaving = await _leaving(session, run)
+    run.active_before, run.to_deactivate = active or 0, len(missing) + len(leaving)
     run.max_deactivation_share = max_share
-    # Only admins change an admin's status (as with a record saying ``active: false``).
+    # An admin a sync client's snapshot merely left out (a truncated export) waits for an
+    # admin; one whose record says they left is deprovisioned like anyone else.
     admins = 0
     if missing and not actor.is_admin:
         admins = (
@@ -286,6 +298,11 @@ async def commit_snapshot(
         run.hold_reason = (
             f"the snapshot would deactivate {run.to_deactivate} of {run.active_before} active "
             f"people from {run.source}"
+            + (
+                f" ({len(missing)} left out of it, {len(leaving)} whose records say they left)"
+                if leaving
+                else ""
+            )
             + (f", more than the allowed {max_share:.0%}" if too_many else "")
             + (f", {admins} of them admins, whom only an admin may deactivate" if admins else "")
             + ": an admin must approve or reject it"
@@ -294,7 +311,7 @@ async def commit_snapshot(
         await session.flush()
         _record(session, actor, run, "held")
         return run
-    await _finish(session, actor, run, missing)
+    await _finish(session, actor, run, missing, leaving)
     return run
 
 
@@ -303,13 +320,45 @@ async def _missing_ids(session: AsyncSession, run: HrisRun) -> list[uuid.UUID]:
     return list((await session.execute(select(col(Employee.id)).where(left_out))).scalars())
 
 
+async def _leaving(session: AsyncSession, run: HrisRun) -> dict[uuid.UUID, date | None]:
+    """The source's people still active whose records in this run say they left, with the
+    termination date each record gave (a later page's record over an earlier one's)."""
+    pages = await session.execute(
+        select(col(HrisRunPage.leaving))
+        .where(col(HrisRunPage.run_id) == run.id)
+        .order_by(col(HrisRunPage.id))
+    )
+    said: dict[uuid.UUID, date | None] = {}
+    for (entries,) in pages:
+        for entry in entries:
+            day = entry.get("termination_date")
+            said[uuid.UUID(str(entry["id"]))] = date.fromisoformat(day) if day else None
+    if not said:
+        return {}
+    still = await session.execute(
+        select(col(Employee.id)).where(
+            among(col(Employee.id), list(said), _dialect(session)),
+            col(Employee.active).is_(True),
+            col(Employee.source) == run.source,
+        )
+    )
+    return {employee_id: said[employee_id] for employee_id in still.scalars()}
+
+
 async def _finish(
-    session: AsyncSession, actor: Actor, run: HrisRun, ids: list[uuid.UUID] | None = None
+    session: AsyncSession,
+    actor: Actor,
+    run: HrisRun,
+    ids: list[uuid.UUID] | None = None,
+    leaving: dict[uuid.UUID, date | None] | None = None,
 ) -> None:
     """Deactivate the people the run left out (``ids``, when just found; found again for a
-    run an admin approves later)."""
+    run an admin approves later) and those its records say left (``leaving``, likewise),
+    storing the termination date their records gave."""
     if ids is None:
         ids = await _missing_ids(session, run)
+    if leaving is None:
+        leaving = await _leaving(session, run)
     if ids:
         # What is stored no longer matches what the source last sent (an active person): if
         # the source sends them again, even unchanged, they apply again and the person is back.
@@ -322,6 +371,18 @@ async def _finish(
     run.deactivated = await employees.deactivate_people(
         session, actor, ids, reason=MISSING_FROM_SNAPSHOT
     )
+    by_day: dict[date, list[uuid.UUID]] = {}
+    for employee_id, day in leaving.items():
+        if day is not None:
+            by_day.setdefault(day, []).append(employee_id)
+    for day, people in by_day.items():  # a statement per date, not per person
+        await session.execute(
+            update(Employee)
+            .where(among(col(Employee.id), people, _dialect(session)))
+            .values(termination_date=day)
+            .execution_options(synchronize_session=False)
+        )
+    run.deactivated += await employees.deactivate_people(session, actor, list(leaving), reason=LEFT)
     await _close(session, actor, run, RunStatus.COMMITTED)
 
 

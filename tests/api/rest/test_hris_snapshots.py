@@ -321,6 +321,66 @@ async def test_an_admin_approves_a_held_run(
     await act(client, admin, held["id"], "reject", expected=409)
 
 
+async def stored_person(db: Database, external_id: str) -> Employee:
+    async with db.session() as session:
+        stmt = select(Employee).where(col(Employee.external_id) == external_id)
+        return (await session.execute(stmt)).scalar_one()
+
+
+async def test_a_record_saying_someone_left_deactivates_them_when_the_run_commits(
+    client: httpx.AsyncClient, factory: Factory, db: Database
+) -> None:
+    """In a full sync, deactivations wait for the commit and its circuit breaker, whether the
+    snapshot leaves a person out or says they left."""
+    hris = await hris_client(factory)
+    await push(client, hris, people(20))
+    run = await open_run(client, hris)
+    leaver = record("w-3", at=5, job_title="Analyst", termination_date="2025-02-28")
+    page = await push_page(client, hris, run["id"], [*people(3), leaver, *people(20)[4:]])
+    assert outcomes(page)[3] == "updated"
+    waiting = await stored_person(db, "w-3")
+    assert (waiting.active, waiting.job_title, waiting.termination_date) == (True, "Analyst", None)
+
+    committed = await act(client, hris, run["id"], "commit")
+    assert (committed["status"], committed["to_deactivate"], committed["deactivated"]) == (
+        "committed",
+        1,
+        1,
+    )
+    left = await stored_person(db, "w-3")
+    assert (left.active, str(left.termination_date)) == (False, "2025-02-28")
+    assert sum((await active_by_external_id(db)).values()) == 19
+
+
+async def test_records_saying_too_many_left_hold_the_run_and_deactivate_nobody(
+    client: httpx.AsyncClient, factory: Factory, db: Database
+) -> None:
+    """A mis-mapped termination column says a quarter of the company left: held, like a
+    truncated export; rejected, nobody leaves, and the next snapshot says it again."""
+    hris, admin = await hris_client(factory), await factory.admin()
+    await push(client, hris, people(20))
+    snapshot = [record(f"w-{n}", at=5, active=n >= 5) for n in range(20)]
+    run = await open_run(client, hris)
+    await push_page(client, hris, run["id"], snapshot)
+    held = await act(client, hris, run["id"], "commit")
+    assert (held["status"], held["to_deactivate"], held["deactivated"]) == ("held", 5, 0)
+    assert "(0 left out of it, 5 whose records say they left)" in held["hold_reason"]
+    assert all((await active_by_external_id(db)).values())
+
+    await act(client, admin, run["id"], "reject")
+    assert all((await active_by_external_id(db)).values())
+
+    again = await open_run(client, hris)
+    page = await push_page(client, hris, again["id"], snapshot)
+    assert outcomes(page)[:5] == ["updated"] * 5  # not settled as unchanged: said again
+    held = await act(client, hris, again["id"], "commit")
+    assert (held["status"], held["to_deactivate"]) == ("held", 5)
+    approved = await act(client, admin, again["id"], "approve")
+    assert (approved["status"], approved["deactivated"]) == ("committed", 5)
+    active = await active_by_external_id(db)
+    assert sorted(e for e, on in active.items() if not on) == [f"w-{n}" for n in range(5)]
+
+
 async def test_a_new_hire_pushed_while_a_run_is_held_is_not_deactivated_by_its_approval(
     client: httpx.AsyncClient, factory: Factory, db: Database
 ) -> None:
