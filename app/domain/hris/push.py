@@ -198,7 +198,8 @@ class _CyclesFound(Exception):
         self.results, self.cycles = results, cycles
 
 
-#: People a snapshot page's records say have left: {"id", "termination_date"} (ISO or None).
+#: People a snapshot page's records say have left: {"id", "external_id", "termination_date"}
+#: (ISO or None).
 Leaving = list[dict[str, str | None]]
 
 
@@ -331,6 +332,7 @@ async def _write(
             plan.leaving.append(
                 {
                     "id": str(row["id"]),
+                    "external_id": record.external_id,
                     "termination_date": _iso(record.termination_date),
                 }
             )

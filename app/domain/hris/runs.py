@@ -322,27 +322,42 @@ async def _missing_ids(session: AsyncSession, run: HrisRun) -> list[uuid.UUID]:
 
 async def _leaving(session: AsyncSession, run: HrisRun) -> dict[uuid.UUID, date | None]:
     """The source's people still active whose records in this run say they left, with the
-    termination date each record gave (a later page's record over an earlier one's)."""
-    pages = await session.execute(
-        select(col(HrisRunPage.leaving))
-        .where(col(HrisRunPage.run_id) == run.id)
+    termination date given. The last page naming a person has the last word: a record there
+    that does not say they left (the source corrected itself) keeps them."""
+    pages = col(HrisRunPage.run_id) == run.id
+    if not any(
+        entries
+        for (entries,) in await session.execute(select(col(HrisRunPage.leaving)).where(pages))
+    ):
+        return {}  # the common case: nobody said to have left, no ids to read
+    said: dict[str, tuple[uuid.UUID, date | None]] = {}
+    rows = await session.execute(
+        select(col(HrisRunPage.leaving), col(HrisRunPage.external_ids))
+        .where(pages)
         .order_by(col(HrisRunPage.id))
     )
-    said: dict[uuid.UUID, date | None] = {}
-    for (entries,) in pages:
-        for entry in entries:
+    for entries, seen in rows:
+        saying = {str(entry["external_id"]): entry for entry in entries}
+        for external_id in seen:
+            if external_id not in saying:
+                said.pop(external_id, None)
+        for external_id, entry in saying.items():
             day = entry.get("termination_date")
-            said[uuid.UUID(str(entry["id"]))] = date.fromisoformat(day) if day else None
+            said[external_id] = (
+                uuid.UUID(str(entry["id"])),
+                date.fromisoformat(day) if day else None,
+            )
     if not said:
         return {}
+    leaving = dict(said.values())
     still = await session.execute(
         select(col(Employee.id)).where(
-            among(col(Employee.id), list(said), _dialect(session)),
+            among(col(Employee.id), list(leaving), _dialect(session)),
             col(Employee.active).is_(True),
             col(Employee.source) == run.source,
         )
     )
-    return {employee_id: said[employee_id] for employee_id in still.scalars()}
+    return {employee_id: leaving[employee_id] for employee_id in still.scalars()}
 
 
 async def _finish(

@@ -352,6 +352,23 @@ async def test_a_record_saying_someone_left_deactivates_them_when_the_run_commit
     assert sum((await active_by_external_id(db)).values()) == 19
 
 
+async def test_a_later_page_saying_the_person_stays_has_the_last_word(
+    client: httpx.AsyncClient, factory: Factory, db: Database
+) -> None:
+    hris = await hris_client(factory)
+    await push(client, hris, people(20))
+    run = await open_run(client, hris)
+    await push_page(client, hris, run["id"], [*people(20)[:3], record("w-3", at=5, active=False)])
+    await push_page(client, hris, run["id"], [record("w-3", at=6), *people(20)[4:]])
+    committed = await act(client, hris, run["id"], "commit")
+    assert (committed["status"], committed["to_deactivate"], committed["deactivated"]) == (
+        "committed",
+        0,
+        0,
+    )
+    assert all((await active_by_external_id(db)).values())
+
+
 async def test_records_saying_too_many_left_hold_the_run_and_deactivate_nobody(
     client: httpx.AsyncClient, factory: Factory, db: Database
 ) -> None:
