@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+from asgi_correlation_id import correlation_id
 from prometheus_client import Counter, Histogram
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
@@ -50,10 +51,17 @@ async def send_problem(
     title: str,
     detail: str,
     headers: dict[str, str] | None = None,
+    *,
+    scope: Scope,
 ) -> None:
-    body = json.dumps(
-        {"type": problem_type(slug), "title": title, "status": status, "detail": detail}
-    ).encode()
+    """A problem+json answer from a middleware, with the members the route handlers' problems
+    carry: the path as ``instance`` and the request id to quote to support."""
+    problem = {"type": problem_type(slug), "title": title, "status": status, "detail": detail}
+    problem["instance"] = scope.get("path", "")
+    request_id = correlation_id.get()
+    if request_id:
+        problem["request_id"] = request_id
+    body = json.dumps(problem).encode()
     raw = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -91,12 +99,15 @@ class BodyLimitMiddleware:
                 "bad-request",
                 "Bad request",
                 "NUL (U+0000) characters are not allowed in URLs",
+                scope=scope,
             )
             return
         detail = f"the request body is larger than {max_bytes} bytes"
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
-                await send_problem(send, 413, "payload-too-large", "Payload too large", detail)
+                await send_problem(
+                    send, 413, "payload-too-large", "Payload too large", detail, scope=scope
+                )
                 return
         received = 0
         started = False
@@ -120,7 +131,9 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
             if not started:
-                await send_problem(send, 413, "payload-too-large", "Payload too large", detail)
+                await send_problem(
+                    send, 413, "payload-too-large", "Payload too large", detail, scope=scope
+                )
 
 
 class MetricsMiddleware:
@@ -213,6 +226,7 @@ class IdempotencyMiddleware:
                 "validation-error",
                 "Invalid Idempotency-Key",
                 "Idempotency-Key must be 1 to 255 characters",
+                scope=scope,
             )
             return
         body = await _read_body(receive)
@@ -239,12 +253,13 @@ class IdempotencyMiddleware:
                     "Service temporarily unavailable",
                     "the database cannot be reached; retry shortly",
                     {"Retry-After": str(self.retry_after)},
+                    scope=scope,
                 )
                 return
             raise
         if isinstance(claimed, IdempotencyRecord):
             if await self._credential_still_valid(scope, db):
-                await self._answer_existing(send, claimed, digest)
+                await self._answer_existing(scope, send, claimed, digest)
                 return
             # A stored answer is never replayed to a credential that no longer works (revoked,
             # expired, its employee deactivated): the request goes through and is refused there.
@@ -315,7 +330,9 @@ class IdempotencyMiddleware:
             return False
         return True
 
-    async def _answer_existing(self, send: Send, record: IdempotencyRecord, digest: str) -> None:
+    async def _answer_existing(
+        self, scope: Scope, send: Send, record: IdempotencyRecord, digest: str
+    ) -> None:
         if record.request_hash != digest:
             await send_problem(
                 send,
@@ -323,6 +340,7 @@ class IdempotencyMiddleware:
                 "idempotency-key-reused",
                 "Idempotency-Key reused",
                 "this Idempotency-Key was used for a different request; use a new key",
+                scope=scope,
             )
             return
         if record.status_code is None:
@@ -333,6 +351,7 @@ class IdempotencyMiddleware:
                 "Request in progress",
                 "a request with this Idempotency-Key is still being processed",
                 {"Retry-After": "1"},
+                scope=scope,
             )
             return
         if record.response_body is None:
@@ -345,6 +364,7 @@ class IdempotencyMiddleware:
                 "the request with this Idempotency-Key succeeded; its answer held a secret that "
                 "is shown only once and is not replayed",
                 {"Location": location} if location else None,
+                scope=scope,
             )
             return
         raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in record.response_headers]

@@ -164,6 +164,9 @@ async def test_bodies_over_one_mebibyte_are_refused_with_413(client, factory, db
     )
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
+    # Like every problem: where, and the request id to quote to support.
+    assert response.json()["instance"] == "/api/v1/employees"
+    assert response.json()["request_id"] == response.headers["x-request-id"]
 
     async def chunks():  # no Content-Length: the limit is enforced while reading
         for _ in range(20):
@@ -297,6 +300,8 @@ async def test_reusing_a_key_for_another_request_is_a_422(client, factory, db) -
     reused = await client.post("/api/v1/programs", headers=headers, json={"name": "B"})
     assert reused.status_code == 422
     assert reused.json()["type"].endswith("idempotency-key-reused")
+    assert reused.json()["instance"] == "/api/v1/programs"
+    assert reused.json()["request_id"] == reused.headers["x-request-id"]
     assert await count(db, Program) == 1
 
 
