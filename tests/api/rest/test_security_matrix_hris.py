@@ -270,7 +270,7 @@ async def test_security_matrix(cell: Cell, client: httpx.AsyncClient, db: Databa
 
 
 # ---------------------------------------------------------------------------------------------
-# Admins' records: whoever controls an admin's e-mail or status controls admin rights
+# Admins' records: whoever controls an admin's e-mail, or brings one back, holds admin rights
 # ---------------------------------------------------------------------------------------------
 
 
