@@ -24,6 +24,11 @@ from app.config import Settings
 log = logging.getLogger("revmentor.db")
 
 
+def _unicode_lower(value: object) -> object:
+    """SQL ``lower()`` as PostgreSQL has it in a UTF-8 database: every letter's lower case."""
+    return value.lower() if isinstance(value, str) else value
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the writer; foreign keys are off in SQLite unless asked for.
     cursor = dbapi_connection.cursor()
@@ -32,6 +37,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    # SQLite's own lower() folds ASCII letters only, so case-insensitive comparisons (SCIM
+    # filters) missed "ZOË" for "zoë". No index or constraint is built on lower(): one would
+    # hold values another SQLite client, without this function, computes differently.
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
 
 def ensure_sqlite_directory(url: str) -> None:

@@ -256,7 +256,9 @@ async def test_search_with_post(
     )
     assert_scim_error(wrong, 400, "invalidSyntax")
     bad = await client.post(
-        "/scim/v2/Users/.search", headers=headers(idp), json={"filter": "userName eq"}
+        "/scim/v2/Users/.search",
+        headers=headers(idp),
+        json={"schemas": [request["schemas"][0]], "filter": "userName eq"},
     )
     assert_scim_error(bad, 400, "invalidFilter")
 
@@ -275,3 +277,29 @@ async def test_removed_people_are_not_listed(
     assert "bob" not in _names(body)
     assert body["totalResults"] == 4
     assert (await _list(client, idp, filter="active eq false"))["totalResults"] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('userName eq "ZOË.ÜNÏCØDÉ@example.com"', {"zoë"}),
+        ('userName eq "zoë.ünïcødé@example.com"', {"zoë"}),
+        ('displayName co "ZOË"', {"zoë"}),
+        ('displayName sw "zoË Ü"', {"zoë"}),
+        ('name.familyName ew "CØDÉ"', {"zoë"}),
+        ('emails[value eq "Zoë.Ünïcødé@EXAMPLE.com"]', {"zoë"}),
+        ('displayName ne "ZOË ÜNÏCØDÉ"', {"zoe"}),
+        # Case is folded, accents are not: an E is not an Ë.
+        ('displayName co "ZOE"', {"zoe"}),
+    ],
+)
+async def test_filters_ignore_case_beyond_ascii(
+    client: httpx.AsyncClient, idp: Service, factory: Factory, text: str, expected: set[str]
+) -> None:
+    for email, given, family in [
+        ("zoë.ünïcødé@example.com", "Zoë", "Ünïcødé"),
+        ("zoe.unicode@example.com", "Zoe", "Unicode"),
+    ]:
+        await factory.employee(email=email, given_name=given, family_name=family)
+    body = await _list(client, idp, filter=text)
+    assert {u["userName"].split(".")[0] for u in body["Resources"]} == expected, text
