@@ -4,7 +4,8 @@
 The application's handlers write RFC 9457 problems; :func:`install_scim_error_handlers` wraps them
 so that requests under the SCIM prefix get the SCIM form instead, and
 :class:`ScimErrorMiddleware` rewrites the few problems written before a request reaches the
-application (an oversized body, a NUL in the URL).
+application (an oversized body, a NUL in the URL), and keeps Starlette from answering a
+trailing slash with a redirect.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 from scim2_models import Context, Error, SCIMException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
@@ -29,6 +29,8 @@ log = logging.getLogger("revmentor.scim")
 
 SCIM_PREFIX: Final = "/scim/v2"
 SCIM_JSON: Final = "application/scim+json"
+#: The challenge of a 401 (RFC 6750 section 3).
+BEARER_CHALLENGE: Final = 'Bearer realm="revmentor"'
 
 _STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.Unauthenticated: 401,
@@ -110,19 +112,20 @@ def error_response(
     detail = detail or _DEFAULT_DETAIL.get(status, "the request failed")
     all_headers = dict(headers or {})
     if status == 401:
-        all_headers.setdefault("WWW-Authenticate", 'Bearer realm="revmentor"')
+        all_headers.setdefault("WWW-Authenticate", BEARER_CHALLENGE)
     return ScimResponse(
         error_body(status, detail, scim_type), status_code=status, headers=all_headers or None
     )
 
 
-def from_validation_error(exc: ValidationError) -> ScimError:
-    """A SCIM error for a payload scim2-models or an input model refused (the first problem)."""
-    found = Error.from_validation_errors(exc)
-    first = found[0] if found else Error(status=400, scim_type="invalidValue")
-    return ScimError(
-        first.status or 400, first.detail or "invalid value", first.scim_type or "invalidValue"
-    )
+def bearer_challenge(request: Request) -> str:
+    """The ``WWW-Authenticate`` of a 401: ``invalid_token`` when the request offered a bearer
+    token and it was refused (RFC 6750 section 3.1); a request that offered none, or another
+    scheme, only learns that a bearer token is wanted."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return f'{BEARER_CHALLENGE}, error="invalid_token"'
+    return BEARER_CHALLENGE
 
 
 def _domain_error(request: Request, exc: errors.DomainError) -> ScimResponse:
@@ -134,6 +137,8 @@ def _domain_error(request: Request, exc: errors.DomainError) -> ScimResponse:
     if status == 409 and (exc.rule or "").startswith("unique"):
         scim_type = "uniqueness"
     headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = bearer_challenge(request)
     if status == 503:
         headers["Retry-After"] = str(request.app.state.settings.retry_after_seconds)
     return error_response(status, exc.detail, scim_type, headers)
@@ -192,7 +197,11 @@ def install_scim_error_handlers(app: FastAPI) -> None:
 
 class ScimErrorMiddleware:
     """Rewrite the problem documents written for SCIM paths outside the application (by the
-    body-size limit, before routing) as SCIM errors. Add it outside those middlewares."""
+    body-size limit, before routing) as SCIM errors. Add it outside those middlewares.
+
+    It also reads a SCIM path ending in a slash as the path without it (``/Users/`` is
+    ``/Users``), which is what a client writing it means: Starlette's own answer would be a
+    307 redirect with an empty body, which is no SCIM message."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -201,6 +210,7 @@ class ScimErrorMiddleware:
         if scope["type"] != "http" or not is_scim_path(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
+        scope = _without_trailing_slash(scope)
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -219,6 +229,17 @@ class ScimErrorMiddleware:
                 await _send_rewritten(send, start, b"".join(chunks))
 
         await self.app(scope, receive, rewrite)
+
+
+def _without_trailing_slash(scope: Scope) -> Scope:
+    path: str = scope["path"]
+    if not path.endswith("/"):
+        return scope
+    stripped: Scope = {**scope, "path": path.rstrip("/")}
+    raw: bytes | None = scope.get("raw_path")
+    if raw is not None:
+        stripped["raw_path"] = raw.rstrip(b"/")
+    return stripped
 
 
 async def _send_rewritten(send: Send, start: Message, body: bytes) -> None:

@@ -27,7 +27,9 @@ from app.api.scim.models import (
     RevmentorUser,
     ScimUser,
 )
+from app.api.scim.validation import problem
 from app.db.models import Employee
+from app.domain.employees import EmployeeCreate
 
 #: Employee field → its SCIM attribute, to name it in errors.
 SCIM_NAMES: Final = {
@@ -58,6 +60,8 @@ SCIM_NAMES: Final = {
 #: them.
 KEPT_WHEN_ABSENT: Final = frozenset({"job_level", "time_zone", "active"})
 REQUIRED: Final = frozenset({"email", "given_name", "family_name"})
+#: The zone of a new employee, which a PATCH removing the zone returns to.
+DEFAULT_TIME_ZONE: Final[str] = EmployeeCreate.model_fields["time_zone"].default
 
 
 def version_tag(version: int) -> str:
@@ -167,10 +171,12 @@ def wanted(user: ScimUser) -> dict[str, Any]:
     }
 
 
-def _require(fields: dict[str, Any], names: frozenset[str], verb: str) -> None:
+def _require(
+    fields: dict[str, Any], names: frozenset[str], verb: str, scim_type: str = "invalidValue"
+) -> None:
     missing = sorted(SCIM_NAMES[name] for name in names if fields.get(name) is None)
     if missing:
-        raise invalid_value(f"{', '.join(missing)}: required, cannot be {verb}")
+        raise ScimError(400, f"{', '.join(missing)}: required, cannot be {verb}", scim_type)
 
 
 def for_creation(user: ScimUser) -> dict[str, Any]:
@@ -197,19 +203,41 @@ def changes_for_replacement(current: ScimUser, user: ScimUser) -> dict[str, Any]
 
 
 def changes_for_patch(current: ScimUser, patched: ScimUser) -> dict[str, Any]:
-    """A PATCH: the difference its operations made to the representation."""
+    """A PATCH: the difference its operations made to the representation.
+
+    Removing a required attribute is a ``mutability`` error (RFC 7644 section 3.5.2.2), the
+    job level and status included: every employee has them. The time zone has a default,
+    which removing it restores."""
     stored, fields = wanted(current), wanted(patched)
-    _require(fields, REQUIRED | KEPT_WHEN_ABSENT, "removed")
+    fields["time_zone"] = _patched_time_zone(stored["time_zone"], patched)
+    _require(fields, REQUIRED | KEPT_WHEN_ABSENT, "removed", "mutability")
     work = fields["work_email"]
-    if fields["email"] == stored["email"] and work and work.lower() != stored["email"].lower():
+    if work is None:
+        # The one e-mail kept is the userName's address: a user cannot be left without it.
+        raise ScimError(
+            400,
+            "emails: the work e-mail is the userName's address and cannot be removed; "
+            "replace it (or userName) instead",
+            "mutability",
+        )
+    if fields["email"] == stored["email"] and work.lower() != stored["email"].lower():
         # Only the work e-mail changed (Entra ID sends emails[type eq "work"].value alone when
         # the mail attribute changes): it is the one address, so userName follows.
         fields["email"] = work
-    zone = _text(patched.timezone)
-    if fields["time_zone"] == stored["time_zone"] and zone and zone != stored["time_zone"]:
-        # Only the core timezone changed: it is the same stored zone as the extension's.
-        fields["time_zone"] = zone
     return _difference(stored, fields)
+
+
+def _patched_time_zone(stored: str, patched: ScimUser) -> str:
+    """The zone after a PATCH, which may have changed either of its two spellings (the core
+    timezone and the Revmentor timeZone, one stored value): a new zone in either is the zone
+    (the extension's when both have one); removing or emptying either restores the default,
+    as the other spelling still holding the old zone must not undo the removal."""
+    revmentor: RevmentorUser = patched[RevmentorUser] or RevmentorUser()
+    spellings = (_text(revmentor.time_zone), _text(patched.timezone))
+    changed = [zone for zone in spellings if zone != stored]
+    if not changed:
+        return stored
+    return next((zone for zone in changed if zone is not None), DEFAULT_TIME_ZONE)
 
 
 def _difference(stored: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
@@ -224,10 +252,13 @@ def _difference(stored: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any
 
 def field_errors(exc: ValidationError) -> ScimError:
     """The first error of an employee input model, naming the SCIM attribute at fault."""
-    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid value"}
-    location = [str(part) for part in first.get("loc", ())]
-    name = SCIM_NAMES.get(location[0], location[0]) if location else "value"
-    return invalid_value(f"{name}: {first.get('msg', 'invalid value')}")
+    errors = exc.errors(include_url=False)
+    if not errors:
+        return invalid_value("the values sent are not valid")
+    first = errors[0]
+    location = [str(part) for part in first["loc"]]
+    name = SCIM_NAMES.get(location[0], location[0]) if location else ""
+    return invalid_value(f"{name}: {problem(first)}" if name else problem(first))
 
 
 def parse_id(value: str) -> uuid.UUID | None:

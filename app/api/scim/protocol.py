@@ -14,7 +14,7 @@ from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 from app.api.scim.errors import ScimError, ScimResponse, invalid_syntax, invalid_value
-from app.api.scim.models import DEFAULT_COUNT, MAX_RESULTS, ScimUser
+from app.api.scim.models import DEFAULT_COUNT, MAX_RESULTS, SEARCH_REQUEST, ScimUser
 from app.api.scim.quirks import qualify
 from app.domain.errors import PreconditionFailed
 
@@ -54,6 +54,17 @@ async def read_json(request: Request) -> dict[str, Any]:
     if _nests_deeper(payload, MAX_JSON_DEPTH):
         raise _too_deep()
     return payload
+
+
+def require_schema(payload: dict[str, Any], schema: str) -> None:
+    """Refuse a message whose ``schemas`` does not name ``schema`` (RFC 7643 section 3 makes
+    ``schemas`` required): invalidSyntax, the body not being the message the endpoint reads.
+
+    Used for PatchOp and SearchRequest; a User body may leave ``schemas`` out (see ``_user``
+    in :mod:`app.api.scim.users`)."""
+    schemas = payload.get("schemas")
+    if not isinstance(schemas, list) or schema.lower() not in {str(s).lower() for s in schemas}:
+        raise invalid_syntax(f"schemas must hold {schema}")
 
 
 def _too_deep() -> ScimError:
@@ -230,14 +241,7 @@ class ListQuery:
     @classmethod
     def from_search(cls, body: dict[str, Any]) -> ListQuery:
         """From the SearchRequest of a POST ``.search``."""
-        schemas = body.get("schemas")
-        if schemas is not None and (
-            not isinstance(schemas, list)
-            or "urn:ietf:params:scim:api:messages:2.0:SearchRequest" not in schemas
-        ):
-            raise invalid_syntax(
-                "schemas must hold urn:ietf:params:scim:api:messages:2.0:SearchRequest"
-            )
+        require_schema(body, SEARCH_REQUEST)
         return cls.build({k.lower(): v for k, v in body.items() if k.lower() != "schemas"})
 
 

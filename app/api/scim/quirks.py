@@ -12,11 +12,14 @@ entry is added). What it refuses, and this module rewrites:
 - a ``remove`` of the manager carrying the manager it removes as its value;
 - enterprise and Revmentor attributes named without their schema URN (``"path": "manager"``);
 - the lookup filter ``emails[type eq "work"].value eq "…"``, a PATCH path used as a filter,
-  which means ``emails[type eq "work" and value eq "…"]``.
+  which means ``emails[type eq "work" and value eq "…"]``;
+- a path-less value keyed by a path selecting values (``{"emails[type eq \"work\"].value":
+  "…"}``), which scim2-models would drop: it is made an operation of its own, with that path.
 
-A PATCH path naming an attribute the User schemas do not declare is an ``invalidPath``; one in
-another schema (an identity provider's own extension) is ignored, like unknown attributes in a
-body.
+A PATCH path naming an attribute the User schemas do not declare is an ``invalidPath``, as is
+one in a schema nobody declares (``urn:bogus:attr``). One in another SCIM extension schema
+(``urn:ietf:params:scim:schemas:extension:<name>:2.0:User:<attr>``, the form Entra ID gives
+an administrator's own attributes) is ignored, like unknown attributes in a body.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ _ENTERPRISE_NAMES: Final = frozenset(
 # "timeZone" is left out: written bare it is the core "timezone", the same stored value.
 _REVMENTOR_NAMES: Final = frozenset({"joblevel", "location", "hiredate", "terminationdate"})
 _OWN_SCHEMAS: Final = tuple(s.lower() for s in (CORE_USER, ENTERPRISE_USER, REVMENTOR_USER))
+#: Where SCIM extension schemas are named, identity providers' own included.
+_EXTENSIONS: Final = "urn:ietf:params:scim:schemas:extension:"
 _MANAGER: Final = f"{ENTERPRISE_USER}:manager".lower()
 # attr[inner].sub op value, the whole filter, with one plain value: nothing else is rewritten.
 _PATH_AS_FILTER: Final = re.compile(
@@ -67,8 +72,9 @@ def qualify(path: str) -> str:
 
 
 def _is_foreign(path: str) -> bool:
+    """Whether a path is in an extension schema other than the User's: ignored, not refused."""
     lowered = path.lower()
-    return lowered.startswith("urn:") and not lowered.startswith(_OWN_SCHEMAS)
+    return lowered.startswith(_EXTENSIONS) and not lowered.startswith(_OWN_SCHEMAS)
 
 
 def _manager(value: Any) -> Any:
@@ -126,6 +132,38 @@ def _value_object(value: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _selects_values(key: str) -> bool:
+    """Whether a key of a path-less value is a path selecting values of a User attribute."""
+    if "[" not in key or _is_foreign(key):
+        return False
+    try:
+        parsed = Path[ScimUser](key)
+    except SCIMException:
+        return False
+    return parsed.value_filter is not None and parsed.resolve() is not None
+
+
+def _split(operation: Any) -> list[Any]:
+    """A path-less add or replace with one operation more per key selecting values, that key
+    its path; keys selecting values of attributes nobody declares stay, to be ignored."""
+    if not isinstance(operation, dict):
+        return [operation]
+    op_key, path_key, value_key = (_key(operation, n) for n in ("op", "path", "value"))
+    op = operation.get(op_key) if op_key else None
+    path = operation.get(path_key) if path_key else None
+    value = operation.get(value_key) if value_key else None
+    pathless = path is None or (isinstance(path, str) and not path.strip())
+    adds = isinstance(op, str) and op.lower() in ("add", "replace")
+    if not (pathless and adds and value_key is not None and isinstance(value, dict)):
+        return [operation]
+    selections = {k: v for k, v in value.items() if _selects_values(k)}
+    if not selections:
+        return [operation]
+    rest = {k: v for k, v in value.items() if k not in selections}
+    split = [{**operation, path_key or "path": k, value_key: v} for k, v in selections.items()]
+    return [{**operation, value_key: rest}, *split] if rest else split
+
+
 def _operation(operation: Any) -> Any:
     if not isinstance(operation, dict):
         return operation  # scim2-models reports it
@@ -155,4 +193,5 @@ def patch(payload: dict[str, Any]) -> dict[str, Any]:
     operations = payload.get(key) if key else None
     if not isinstance(operations, list):
         return payload
-    return {**payload, key or "Operations": [_operation(o) for o in operations]}
+    rewritten = [_operation(part) for o in operations for part in _split(o)]
+    return {**payload, key or "Operations": rewritten}

@@ -15,15 +15,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
-from scim2_models import Context, ListResponse, PatchOp
+from scim2_models import Context, ListResponse
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from starlette.responses import Response
 
 from app.api.deps import SessionDep
-from app.api.scim import mapping, quirks
-from app.api.scim.errors import from_validation_error, invalid_syntax, invalid_value
+from app.api.scim import mapping, patching, quirks
+from app.api.scim.errors import ScimError, invalid_syntax, invalid_value
 from app.api.scim.filters import InvalidFilter, parse, sort_keys, to_sql
 from app.api.scim.models import CORE_USER, POLICY, ScimUser
 from app.api.scim.protocol import (
@@ -36,6 +36,7 @@ from app.api.scim.protocol import (
     read_json,
 )
 from app.api.scim.scope import require_scim_actor
+from app.api.scim.validation import scim_error
 from app.db.models import Employee
 from app.domain import employees
 from app.domain.actors import Actor, Scope
@@ -147,6 +148,14 @@ async def search_users(request: Request, session: SessionDep, actor: ScimActor) 
     return await _listing(request, session, actor, ListQuery.from_search(await read_json(request)))
 
 
+@router.api_route("/.search", methods=["GET", "PUT", "PATCH", "DELETE"], name="scim_search_only")
+async def search_only(request: Request) -> Response:
+    """``.search`` is a POST (RFC 7644 3.4.3): any other method is a 405, not a user's id."""
+    raise ScimError(
+        405, f"{request.url.path} answers POST (a SearchRequest) only", headers={"Allow": "POST"}
+    )
+
+
 @router.get("/{user_id}", name="scim_get_user")
 async def get_user(
     user_id: str, request: Request, session: SessionDep, actor: ScimActor
@@ -163,6 +172,10 @@ async def get_user(
 
 
 def _user(payload: dict[str, Any], context: Context) -> ScimUser:
+    # RFC 7643 section 3 requires "schemas", and the requests Okta and Entra ID document carry
+    # it. A User body without it is still read as a User: nothing else can be meant on this
+    # endpoint, and refusing it would only stop a less careful provisioning client. A PatchOp
+    # or SearchRequest without it is refused (app.api.scim.protocol.require_schema).
     schemas = payload.get("schemas")
     if schemas is not None and (
         not isinstance(schemas, list) or CORE_USER.lower() not in {str(s).lower() for s in schemas}
@@ -172,7 +185,7 @@ def _user(payload: dict[str, Any], context: Context) -> ScimUser:
     try:
         return ScimUser.model_validate(payload, scim_ctx=context, scim_policy=POLICY)
     except ValidationError as exc:
-        raise from_validation_error(exc) from None
+        raise scim_error(exc) from None
 
 
 async def _manager_fields(
@@ -276,22 +289,11 @@ async def patch_user(
     user_id: str, request: Request, session: SessionDep, actor: ScimActor
 ) -> Response:
     """Apply a PatchOp (add, replace, remove; with or without path) and answer the user."""
-    payload = quirks.patch(await read_json(request))
-    try:
-        operations = PatchOp[ScimUser].model_validate(
-            payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
-        )
-    except ValidationError as exc:
-        raise from_validation_error(exc) from None
+    operations = patching.read(await read_json(request))
     employee = await _locked(session, actor, user_id)
     version = expected_version(request, employee.version)
     current = mapping.to_scim(employee)
-    patched = current.model_copy(deep=True)
-    try:
-        operations.patch(patched, scim_policy=POLICY)
-    except ValidationError as exc:
-        raise from_validation_error(exc) from None
-    changes = mapping.changes_for_patch(current, patched)
+    changes = mapping.changes_for_patch(current, patching.apply(operations, current))
     employee = await _apply(session, actor, employee, changes, version=version)
     await session.commit()
     return await _answer(request, session, actor, employee)

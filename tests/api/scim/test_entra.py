@@ -369,7 +369,8 @@ async def test_entra_patch_message_is_validated(client: httpx.AsyncClient, idp: 
             "mutability",
         ),
         (patch_body({"op": "Remove", "path": "userName"}), "mutability"),
-        (patch_body({"op": "Remove", "path": "name.givenName"}), "invalidValue"),
+        # RFC 7644 3.5.2.2: removing a required attribute is a mutability error.
+        (patch_body({"op": "Remove", "path": "name.givenName"}), "mutability"),
         (
             patch_body(
                 {
@@ -377,7 +378,7 @@ async def test_entra_patch_message_is_validated(client: httpx.AsyncClient, idp: 
                     "path": f"{REVMENTOR}:jobLevel",
                 }
             ),
-            "invalidValue",
+            "mutability",
         ),
         (
             patch_body(

@@ -90,10 +90,15 @@ async def test_nesting_up_to_the_limit_and_long_chains_are_answered(
 # --- JSON bodies nested too deep -----------------------------------------------------------
 
 
-def _nested_body(depth: int, opening: bytes = b"[", closing: bytes = b"]") -> bytes:
-    """A JSON object ``depth`` levels deep: the object, then arrays (or objects) inside it."""
+def _nested_body(
+    depth: int, opening: bytes = b"[", closing: bytes = b"]", *, schema: str | None = None
+) -> bytes:
+    """A JSON object ``depth`` levels deep: the object, then arrays (or objects) inside it,
+    naming ``schema`` in its ``schemas`` when given."""
     inner = b"1" if opening == b"[" else b'"x": 1'
-    return b'{"nickName": ' + opening * (depth - 1) + inner + closing * (depth - 1) + b"}"
+    schemas = f'"schemas": ["{schema}"], '.encode() if schema else b""
+    nested = opening * (depth - 1) + inner + closing * (depth - 1)
+    return b"{" + schemas + b'"nickName": ' + nested + b"}"
 
 
 def _deep_object(depth: int) -> bytes:
@@ -130,7 +135,8 @@ async def test_json_bodies_up_to_the_limit_are_read(
     client: httpx.AsyncClient, idp: Service, three: list[uuid.UUID]
 ) -> None:
     # An attribute .search does not know is ignored, however it is nested within the limit.
-    response = await client.post(SEARCH, headers=headers(idp), content=_nested_body(32))
+    body = _nested_body(32, schema=SEARCH_REQUEST)
+    response = await client.post(SEARCH, headers=headers(idp), content=body)
     assert response.status_code == 200, response.text
     assert response.json()["totalResults"] == 3
 
@@ -177,7 +183,9 @@ async def test_paging_numbers_must_be_integers_in_a_query_and_in_a_search(
     """``literal`` is the JSON a ``.search`` sends; a query string sends its text."""
     text = json.loads(literal) if literal.startswith('"') else literal
     search = await client.post(
-        SEARCH, headers=headers(idp), content=f'{{"{name}": {literal}}}'.encode()
+        SEARCH,
+        headers=headers(idp),
+        content=f'{{"schemas": ["{SEARCH_REQUEST}"], "{name}": {literal}}}'.encode(),
     )
     for response in [search, await _get(client, idp, **{name: text})]:
         error = assert_scim_error(response, 400, "invalidValue")

@@ -15,6 +15,7 @@ from app.db.engine import Database
 from app.main import create_app
 from tests.api.scim.conftest import (
     ERROR,
+    PATCH_OP,
     SCIM_JSON,
     assert_scim_error,
     create_user,
@@ -39,6 +40,26 @@ async def test_missing_or_bad_credentials_are_a_401_scim_error(
     response = await client.get(path, headers=sent)
     assert_scim_error(response, 401)
     assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    ("authorization", "challenge"),
+    [
+        # RFC 6750 section 3.1: no error code when no bearer token was offered...
+        (None, 'Bearer realm="revmentor"'),
+        ("Basic b2t0YTpwdw==", 'Bearer realm="revmentor"'),
+        # ... and invalid_token when the one offered is refused.
+        ("Bearer rvm_not-a-token", 'Bearer realm="revmentor", error="invalid_token"'),
+        ("Bearer eyJhbGciOi.x.y", 'Bearer realm="revmentor", error="invalid_token"'),
+    ],
+)
+async def test_the_challenge_says_when_a_bearer_token_was_refused(
+    client: httpx.AsyncClient, authorization: str | None, challenge: str
+) -> None:
+    sent = {"Authorization": authorization} if authorization else {}
+    response = await client.get("/scim/v2/Users", headers=sent)
+    assert_scim_error(response, 401)
+    assert response.headers["www-authenticate"] == challenge
 
 
 async def test_a_token_without_the_scim_scope_is_forbidden(
@@ -118,6 +139,40 @@ async def test_a_body_for_another_resource_is_invalid_syntax(
     body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Sales"}
     response = await client.post("/scim/v2/Users", headers=headers(idp), json=body)
     assert_scim_error(response, 400, "invalidSyntax")
+
+
+async def test_a_patch_or_search_without_schemas_is_invalid_syntax(
+    client: httpx.AsyncClient, idp: Service, db: Database
+) -> None:
+    user = await create_user(client, idp, okta_user(1))
+    operations = [{"op": "replace", "path": "title", "value": "Engineer"}]
+    for schemas in (None, PATCH_OP, []):
+        body: dict[str, Any] = {"Operations": operations}
+        if schemas is not None:
+            body["schemas"] = schemas
+        response = await client.patch(
+            f"/scim/v2/Users/{user['id']}", headers=headers(idp), json=body
+        )
+        error = assert_scim_error(response, 400, "invalidSyntax")
+        assert PATCH_OP in error["detail"]
+    assert (await stored(db, user["id"])).version == 1
+    search = await client.post(
+        "/scim/v2/Users/.search", headers=headers(idp), json={"filter": "userName pr"}
+    )
+    error = assert_scim_error(search, 400, "invalidSyntax")
+    assert "urn:ietf:params:scim:api:messages:2.0:SearchRequest" in error["detail"]
+
+
+async def test_a_user_without_schemas_is_accepted(client: httpx.AsyncClient, idp: Service) -> None:
+    # RFC 7643 section 3 requires schemas; a User body is read as one all the same, as some
+    # provisioning clients leave it out (see app.api.scim.users).
+    body = {k: v for k, v in okta_user(1).items() if k != "schemas"}
+    created = await create_user(client, idp, body)
+    replaced = await client.put(
+        f"/scim/v2/Users/{created['id']}", headers=headers(idp), json={**body, "title": "Lead"}
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["title"] == "Lead"
 
 
 async def test_an_oversized_body_is_a_413_scim_error(
@@ -228,6 +283,38 @@ async def test_unknown_scim_endpoint_is_a_404_scim_error(
     client: httpx.AsyncClient, idp: Service
 ) -> None:
     assert_scim_error(await client.get("/scim/v2/Devices", headers=idp.headers), 404)
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+async def test_search_answers_only_post(
+    client: httpx.AsyncClient, idp: Service, method: str
+) -> None:
+    kwargs: dict[str, Any] = {"json": okta_user(1)} if method in ("PUT", "PATCH") else {}
+    response = await client.request(
+        method, "/scim/v2/Users/.search", headers=headers(idp), **kwargs
+    )
+    error = assert_scim_error(response, 405)
+    assert response.headers["allow"] == "POST"
+    assert ".search" in error["detail"]
+
+
+async def test_a_trailing_slash_names_the_same_endpoint(
+    client: httpx.AsyncClient, idp: Service
+) -> None:
+    created = await client.post("/scim/v2/Users/", headers=headers(idp), json=okta_user(1))
+    assert created.status_code == 201, created.text
+    user = created.json()
+    assert created.headers["location"] == f"http://testserver/scim/v2/Users/{user['id']}"
+    listing = await client.get("/scim/v2/Users/", headers=idp.headers)
+    assert listing.status_code == 200, listing.text
+    assert listing.json() == (await client.get("/scim/v2/Users", headers=idp.headers)).json()
+    assert listing.json()["totalResults"] == 1
+    read = await client.get(f"/scim/v2/Users/{user['id']}/", headers=idp.headers)
+    assert read.status_code == 200, read.text
+    assert read.json() == user
+    config = await client.get("/scim/v2/ServiceProviderConfig/", headers=idp.headers)
+    assert config.status_code == 200, config.text
+    assert_scim_error(await client.get("/scim/v2/Devices/", headers=idp.headers), 404)
 
 
 # --- ETags ------------------------------------------------------------------------------------
