@@ -119,14 +119,23 @@ def _request_id(request: Request) -> str | None:
         return value
 
 
-def _auth_headers(status: int) -> dict[str, str] | None:
-    return {"WWW-Authenticate": 'Bearer realm="revmentor"'} if status == 401 else None
+def _auth_headers(status: int, request: Request | None = None) -> dict[str, str] | None:
+    """The challenge of a 401 (RFC 6750 3.1): ``error="invalid_token"`` when a bearer token was
+    sent and refused, so a client knows to get a new one rather than to sign in."""
+    if status != 401:
+        return None
+    challenge = 'Bearer realm="revmentor"'
+    if request is not None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            challenge += ', error="invalid_token"'
+    return {"WWW-Authenticate": challenge}
 
 
 async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.DomainError)
     status = next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(exc, cls)), 400)
-    headers = _auth_headers(status) or {}
+    headers = _auth_headers(status, request) or {}
     if status == 503:
         headers["Retry-After"] = str(request.app.state.settings.retry_after_seconds)
     return problem_response(
@@ -178,7 +187,7 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     headers = dict(exc.headers or {})
-    headers.update(_auth_headers(status) or {})
+    headers.update(_auth_headers(status, request) or {})
     if status == 405:
         headers["Allow"] = ", ".join(allowed_methods(request))
     detail = exc.detail if isinstance(exc.detail, str) else None

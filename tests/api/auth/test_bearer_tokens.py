@@ -171,7 +171,11 @@ async def test_faulty_tokens_are_refused_with_the_reason(
         response = await client.get(f"{API}/me", headers=bearer(token))
         assert response.status_code == 401, (rule, response.text)
         assert response.json()["rule"] == rule
-        assert response.headers["www-authenticate"].startswith("Bearer")
+        # RFC 6750 3.1: the token was refused (get a new one), not missing (sign in).
+        assert (
+            response.headers["www-authenticate"]
+            == 'Bearer realm="revmentor", error="invalid_token"'
+        )
 
     # The same good token, for an API configured with another audience or issuer.
     async with client_with(
@@ -237,3 +241,15 @@ async def test_groups_naming_a_program_make_its_managers(db: Database, factory: 
     async with db.session() as session:
         plain = await actor_for_claims(session, claims, ClaimMapping())
     assert plain.managed_program_ids == frozenset()
+
+
+async def test_a_request_without_credentials_gets_the_plain_challenge(
+    client: httpx.AsyncClient,
+) -> None:
+    """No token sent: nothing to call invalid (RFC 6750 3.1), only where to authenticate."""
+    response = await client.get(f"{API}/me")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="revmentor"'
+    revoked = await client.get(f"{API}/me", headers=bearer("rvm_not-a-real-token"))
+    assert revoked.status_code == 401
+    assert revoked.headers["www-authenticate"] == 'Bearer realm="revmentor", error="invalid_token"'
