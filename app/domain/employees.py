@@ -19,7 +19,7 @@ from app.db.types import utcnow
 from app.db.visibility import employees_visible_to
 from app.domain import audit
 from app.domain.actors import Actor, Scope
-from app.domain.common import check_version, touch
+from app.domain.common import check_version, lock_for_update, touch
 from app.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.domain.values import Bool, Date, Int, Name, ShortText, StrictInput, Tags, TimeZone
 
@@ -570,12 +570,87 @@ async def provisioned_employee(
     return employee
 
 
-async def removed_employee_with_email(session: AsyncSession, email: str) -> Employee | None:
-    """The employee SCIM removed who had this e-mail: provisioning them again revives them."""
-    stmt = select(Employee).where(
-        col(Employee.email_key) == email.strip().lower(), col(Employee.scim_removed_at).is_not(None)
+class FormerEmployeeEmail(Conflict):
+    """A new person offered the e-mail of someone SCIM removed: reviving that record would hand
+    the former employee's history to someone else, and creating a second record cannot take an
+    e-mail the kept record still holds. Only renaming the former employee frees it."""
+
+    def __init__(self, email: str, former: Employee) -> None:
+        known_as = f"external id {former.external_id}" if former.external_id else "no external id"
+        super().__init__(
+            f"e-mail {email} belonged to employee {former.id}, removed with {known_as}; an admin "
+            "must change that former employee's e-mail before it can be given to someone else",
+            field="email",
+            rule="unique_email_of_former_employee",
+        )
+        self.email = email
+        self.former = former
+
+
+async def _holders(
+    session: AsyncSession, email_key: str, external_id: str | None
+) -> list[Employee]:
+    """The employees holding this e-mail or external id, removed or not, each locked and read
+    afresh: who comes back is decided on what no concurrent request can change meanwhile."""
+    held = col(Employee.email_key) == email_key
+    if external_id is not None:
+        held = or_(held, col(Employee.external_id) == external_id)
+    # In id order: two requests locking the same pair of records cannot deadlock.
+    stmt = select(Employee).where(held).order_by(col(Employee.id))
+    holders = list((await session.execute(stmt)).scalars().all())
+    for employee in holders:
+        await lock_for_update(session, employee)
+    return holders
+
+
+def _live(employee: Employee | None) -> bool:
+    return employee is not None and employee.scim_removed_at is None
+
+
+def _someone_else(holder: Employee, returning: Employee | None, external_id: str | None) -> bool:
+    """Whether the removed holder of the e-mail is another person than the one coming back:
+    another record, or one the identity provider knew under another external id."""
+    if holder is not returning:
+        return True
+    return external_id is not None and holder.external_id not in (None, external_id)
+
+
+async def reprovision_returning_employee(
+    session: AsyncSession, actor: Actor, *, email: str, external_id: str | None
+) -> Employee | None:
+    """SCIM create for someone SCIM removed: bring back the record that is theirs (locked until
+    the unit of work ends, for the caller to apply what was posted), or ``None`` when no
+    removed record is concerned (create them).
+
+    The external id is the identity provider's identity of a person, the e-mail only their
+    current address, which a company may give to a new hire once its holder left. So a removed
+    record holding the external id comes back (under the e-mail sent, once the caller applies
+    it); one holding only the e-mail comes back when no external id tells the two apart (a
+    person provisioned again keeps their history). A removed record holding the e-mail of
+    another person is never revived (:class:`FormerEmployeeEmail`). A live holder of either
+    value is the usual uniqueness conflict; a removed record is a conflict only that way, as
+    RFC 7644 3.6 leaves deleted resources out of it.
+    """
+    _require_writer(actor, Scope.SCIM)
+    email_key = email.strip().lower()
+    holders = await _holders(session, email_key, external_id)
+    by_email = next((e for e in holders if e.email_key == email_key), None)
+    by_external_id = next(
+        (e for e in holders if external_id is not None and e.external_id == external_id), None
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    # A live holder: the conflict every write reports, worded as it words it.
+    await _check_unique(
+        session,
+        email=email if _live(by_email) else None,
+        external_id=external_id if _live(by_external_id) else None,
+        exclude=None,
+    )
+    returning = by_external_id or by_email
+    if by_email is not None and _someone_else(by_email, returning, external_id):
+        raise FormerEmployeeEmail(email, by_email)
+    if returning is None:
+        return None
+    return await reprovision_employee(session, actor, returning.id)
 
 
 async def deprovision_employee(

@@ -3,8 +3,8 @@
 Every write goes through the employee services with ``via=Scope.SCIM``, in one unit of work per
 request, committed here. DELETE deprovisions: the person is deactivated (enrollments withdrawn,
 open pairings ended) and leaves the SCIM view, but the record stays, as pairings, feedback and
-reports refer to it. Creating a user with the e-mail of someone removed that way brings them
-back.
+reports refer to it. Creating a user with the externalId of someone removed that way brings
+them back (or with their e-mail, unless it now names another person: another externalId).
 """
 
 from __future__ import annotations
@@ -237,34 +237,78 @@ async def _locked(session: AsyncSession, actor: Actor, user_id: str) -> Employee
     return employee
 
 
+def _recycled_username(exc: employees.FormerEmployeeEmail) -> ScimError:
+    """The conflict in the identity provider's terms, saying what unblocks it: the provider
+    sees neither the removed user nor why the address is taken."""
+    former = exc.former
+    known_as = (
+        f"with another externalId ({former.external_id})"
+        if former.external_id
+        else "without an externalId"
+    )
+    return ScimError(
+        409,
+        f"userName {exc.email} belonged to a user deprovisioned {known_as}; an admin must "
+        f"change that former employee's e-mail (PATCH /api/v1/employees/{former.id}) before "
+        "it can be given to someone else",
+        "uniqueness",
+    )
+
+
+async def _returning(
+    session: AsyncSession, actor: Actor, fields: dict[str, Any]
+) -> Employee | None:
+    """The removed user this create brings back (see ``reprovision_returning_employee``)."""
+    try:
+        return await employees.reprovision_returning_employee(
+            session, actor, email=fields["email"], external_id=fields.get("external_id")
+        )
+    except employees.FormerEmployeeEmail as exc:
+        raise _recycled_username(exc) from None
+
+
+async def _revived(
+    session: AsyncSession, actor: Actor, employee: Employee, user: ScimUser, *, active: bool
+) -> Employee:
+    """A returning user (locked by its reprovisioning) takes every attribute posted, userName
+    included, as a PUT would."""
+    changes = mapping.changes_for_replacement(mapping.to_scim(employee), user)
+    # A returning person is as active as posted (active by default), not as they left.
+    if active != employee.active:
+        changes["active"] = active
+    return await _apply(session, actor, employee, changes, version=None)
+
+
+async def _created(session: AsyncSession, actor: Actor, fields: dict[str, Any]) -> Employee:
+    """A new employee from the fields of a create (inactive when posted so)."""
+    active = fields.pop("active")
+    fields.update(await _manager_fields(session, actor, fields.pop("manager")))
+    try:
+        data = employees.EmployeeCreate(**fields)
+    except ValidationError as exc:
+        raise mapping.field_errors(exc) from None
+    employee = await employees.create_employee(session, actor, data=data, via=Scope.SCIM)
+    if not active:
+        employee = await employees.deactivate_employee(
+            session, actor, employee.id, expected_version=None, via=Scope.SCIM
+        )
+    return employee
+
+
 @router.post("", name="scim_create_user")
 async def create_user(request: Request, session: SessionDep, actor: ScimActor) -> Response:
-    """Create a user: 201 with Location and ETag; 409 when the userName or externalId is taken.
-    A user removed by DELETE is provisioned again under their e-mail."""
+    """Create a user: 201 with Location and ETag; 409 when a user holds the userName or
+    externalId. A user removed by DELETE comes back (same id, history kept) when posted with
+    their externalId, under the userName posted, or with their userName when no externalId
+    tells them apart; a userName whose removed holder had another externalId is a 409."""
     payload = quirks.resource(await read_json(request))
     user = _user(payload, Context.RESOURCE_CREATION_REQUEST)
     fields = mapping.for_creation(user)
-    removed = await employees.removed_employee_with_email(session, fields["email"])
-    if removed is not None:
-        employee = await employees.reprovision_employee(session, actor, removed.id)
-        await lock_for_update(session, employee)
-        changes = mapping.changes_for_replacement(mapping.to_scim(employee), user)
-        # A returning person is as active as posted (active by default), not as they left.
-        if fields["active"] != employee.active:
-            changes["active"] = fields["active"]
-        employee = await _apply(session, actor, employee, changes, version=None)
+    returning = await _returning(session, actor, fields)
+    if returning is not None:
+        employee = await _revived(session, actor, returning, user, active=fields["active"])
     else:
-        active = fields.pop("active")
-        fields.update(await _manager_fields(session, actor, fields.pop("manager")))
-        try:
-            data = employees.EmployeeCreate(**fields)
-        except ValidationError as exc:
-            raise mapping.field_errors(exc) from None
-        employee = await employees.create_employee(session, actor, data=data, via=Scope.SCIM)
-        if not active:
-            employee = await employees.deactivate_employee(
-                session, actor, employee.id, expected_version=None, via=Scope.SCIM
-            )
+        employee = await _created(session, actor, fields)
     await session.commit()
     return await _answer(request, session, actor, employee, status=201)
 
