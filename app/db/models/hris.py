@@ -62,7 +62,13 @@ class HrisRunPage(SQLModel, table=True):
     run_id: uuid.UUID = Field(foreign_key="hris_runs.id", ondelete="CASCADE", index=True)
     external_ids: list[str] = Field(default_factory=list, sa_type=JSONType)
     # The people the page's records say have left, deactivated only when the run commits (or
-    # an admin approves it), with the termination date to store then: {"id", "termination_date"}.
+    # an admin approves it), with the termination date to store then: {"id", "external_id",
+    # "modified_at", "termination_date"}.
     leaving: list[dict[str, str | None]] = Field(
+        default_factory=list, sa_type=JSONType, sa_column_kwargs={"server_default": "[]"}
+    )
+    # A held run's people left out of it, as the hold counted them (ids): an approval
+    # deactivates only these, not whoever a later look would find.
+    missing: list[str] = Field(
         default_factory=list, sa_type=JSONType, sa_column_kwargs={"server_default": "[]"}
     )

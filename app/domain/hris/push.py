@@ -198,8 +198,8 @@ class _CyclesFound(Exception):
         self.results, self.cycles = results, cycles
 
 
-#: People a snapshot page's records say have left: {"id", "external_id", "termination_date"}
-#: (ISO or None).
+#: People a snapshot page's records say have left: {"id", "external_id", "modified_at",
+#: "termination_date"} (ISO text; the date may be None).
 Leaving = list[dict[str, str | None]]
 
 
@@ -333,6 +333,7 @@ async def _write(
                 {
                     "id": str(row["id"]),
                     "external_id": record.external_id,
+                    "modified_at": record.modified_at.isoformat(),
                     "termination_date": _iso(record.termination_date),
                 }
             )

@@ -43,7 +43,8 @@ def _source_time(value: datetime) -> datetime:
         raise ValueError("must be a time between the years 1 and 9999 in UTC") from None
     if in_utc > utcnow() + MAX_CLOCK_SKEW:
         raise ValueError("must not be in the future (more than a day ahead of this server's clock)")
-    return value
+    # In UTC: Python takes offsets up to ±23:59, PostgreSQL only up to ±15:59.
+    return in_utc
 
 
 SourceTime = Annotated[AwareDatetime, AfterValidator(_source_time)]

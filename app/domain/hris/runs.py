@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -246,13 +246,15 @@ def _seen(run: HrisRun, dialect: str) -> Select[Any]:
 
 
 def _missing(run: HrisRun, dialect: str) -> ColumnElement[bool]:
-    """The source's active people this snapshot has not seen. Only people stored before the
-    run opened can be missing from it: a new hire pushed on its own while the run is open
-    (or held for an admin) is newer than the snapshot, not left out of it."""
+    """The source's active people this snapshot has not seen. Only people whose records have
+    not changed since the run opened can be missing from it: a new hire or an adoption pushed
+    on its own while the run is open (or held), or a reactivation, is newer than the snapshot,
+    not left out of it (a hand edit meanwhile also spares someone; the next snapshot sees
+    them)."""
     return (
         (col(Employee.source) == run.source)
         & col(Employee.active).is_(True)
-        & (col(Employee.created_at) <= run.created_at)
+        & (col(Employee.updated_at) <= run.created_at)
         & col(Employee.external_id).not_in(_seen(run, dialect))
     )
 
@@ -308,6 +310,12 @@ async def commit_snapshot(
             + ": an admin must approve or reject it"
         )
         touch(run)
+        # What the hold counted is what an approval may deactivate (nobody found later).
+        await session.execute(
+            insert(HrisRunPage).values(
+                id=uuid7(), run_id=run.id, external_ids=[], missing=[str(i) for i in missing]
+            )
+        )
         await session.flush()
         _record(session, actor, run, "held")
         return run
@@ -321,43 +329,52 @@ async def _missing_ids(session: AsyncSession, run: HrisRun) -> list[uuid.UUID]:
 
 
 async def _leaving(session: AsyncSession, run: HrisRun) -> dict[uuid.UUID, date | None]:
-    """The source's people still active whose records in this run say they left, with the
-    termination date given. The last page naming a person has the last word: a record there
-    that does not say they left (the source corrected itself) keeps them."""
-    pages = col(HrisRunPage.run_id) == run.id
-    if not any(
-        entries
-        for (entries,) in await session.execute(select(col(HrisRunPage.leaving)).where(pages))
-    ):
-        return {}  # the common case: nobody said to have left, no ids to read
-    said: dict[str, tuple[uuid.UUID, date | None]] = {}
-    rows = await session.execute(
-        select(col(HrisRunPage.leaving), col(HrisRunPage.external_ids))
-        .where(pages)
+    """The people whose records in this run say they left, with the termination date given,
+    when that record is still the last word: the person is active, of this source, and the
+    record stored is that one (its time, and no fingerprint). A newer record applied since
+    (a later page, a delta push) or a hand reactivation overrules it; an older or invalid one,
+    which was not applied, does not."""
+    said: dict[uuid.UUID, tuple[str | None, date | None]] = {}
+    pages = await session.execute(
+        select(col(HrisRunPage.leaving))
+        .where(col(HrisRunPage.run_id) == run.id)
         .order_by(col(HrisRunPage.id))
     )
-    for entries, seen in rows:
-        saying = {str(entry["external_id"]): entry for entry in entries}
-        for external_id in seen:
-            if external_id not in saying:
-                said.pop(external_id, None)
-        for external_id, entry in saying.items():
+    for (entries,) in pages:
+        for entry in entries:
             day = entry.get("termination_date")
-            said[external_id] = (
-                uuid.UUID(str(entry["id"])),
+            said[uuid.UUID(str(entry["id"]))] = (
+                entry.get("modified_at"),
                 date.fromisoformat(day) if day else None,
             )
     if not said:
-        return {}
-    leaving = dict(said.values())
-    still = await session.execute(
-        select(col(Employee.id)).where(
-            among(col(Employee.id), list(leaving), _dialect(session)),
+        return {}  # the common case: nobody said to have left
+    stored = await session.execute(
+        select(col(Employee.id), col(Employee.source_modified_at)).where(
+            among(col(Employee.id), list(said), _dialect(session)),
             col(Employee.active).is_(True),
             col(Employee.source) == run.source,
+            col(Employee.source_digest).is_(None),
         )
     )
-    return {employee_id: leaving[employee_id] for employee_id in still.scalars()}
+    leaving: dict[uuid.UUID, date | None] = {}
+    for employee_id, stored_at in stored:
+        said_at, leaves_on = said[employee_id]
+        if said_at is not None and stored_at == datetime.fromisoformat(said_at):
+            leaving[employee_id] = leaves_on
+    return leaving
+
+
+async def _held_missing(session: AsyncSession, run: HrisRun) -> list[uuid.UUID]:
+    """The people a held run left out, as its hold counted them, who are missing still."""
+    rows = await session.execute(
+        select(col(HrisRunPage.missing)).where(col(HrisRunPage.run_id) == run.id)
+    )
+    held = [uuid.UUID(i) for (ids,) in rows for i in ids]
+    if not held:
+        return []
+    still = _missing(run, _dialect(session)) & among(col(Employee.id), held, _dialect(session))
+    return list((await session.execute(select(col(Employee.id)).where(still))).scalars())
 
 
 async def _finish(
@@ -367,11 +384,11 @@ async def _finish(
     ids: list[uuid.UUID] | None = None,
     leaving: dict[uuid.UUID, date | None] | None = None,
 ) -> None:
-    """Deactivate the people the run left out (``ids``, when just found; found again for a
-    run an admin approves later) and those its records say left (``leaving``, likewise),
-    storing the termination date their records gave."""
+    """Deactivate the people the run left out (``ids``, when just found; for a run an admin
+    approves later, those its hold counted who are still missing) and those its records say
+    left (``leaving``, likewise), storing the termination date their records gave."""
     if ids is None:
-        ids = await _missing_ids(session, run)
+        ids = await _held_missing(session, run)
     if leaving is None:
         leaving = await _leaving(session, run)
     if ids:

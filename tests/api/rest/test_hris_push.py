@@ -389,6 +389,18 @@ async def test_a_time_out_of_range_or_in_the_future_is_refused_on_its_own(
     assert await stored(db, "e-1") is None
 
 
+async def test_an_offset_postgresql_cannot_hold_is_read_as_the_instant_it_names(
+    client: httpx.AsyncClient, factory: Factory, db: Database
+) -> None:
+    """ISO 8601 allows offsets to ±23:59, PostgreSQL stores ±15:59: the instant is what counts."""
+    hris = await hris_client(factory)
+    body = await push(client, hris, [record("e-1", modified_at="2025-01-01T00:00:00-23:59")])
+    assert outcomes(body) == ["created"]
+    person = await stored(db, "e-1")
+    assert person is not None
+    assert person.source_modified_at == datetime(2025, 1, 1, 23, 59, tzinfo=UTC)
+
+
 async def test_a_source_clock_a_little_ahead_is_accepted(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:

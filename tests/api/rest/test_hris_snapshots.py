@@ -369,6 +369,86 @@ async def test_a_later_page_saying_the_person_stays_has_the_last_word(
     assert all((await active_by_external_id(db)).values())
 
 
+@pytest.mark.parametrize(
+    "later",
+    [
+        {"at": 2},  # older than the leaving record: stale, not applied
+        {"at": 9, "email": "not an e-mail"},  # invalid: not applied
+    ],
+)
+async def test_a_later_record_that_was_not_applied_does_not_keep_a_leaver(
+    client: httpx.AsyncClient, factory: Factory, db: Database, later: dict[str, Any]
+) -> None:
+    hris = await hris_client(factory)
+    await push(client, hris, people(20))
+    run = await open_run(client, hris)
+    await push_page(client, hris, run["id"], [*people(20)[:3], record("w-3", at=5, active=False)])
+    page = await push_page(client, hris, run["id"], [record("w-3", **later), *people(20)[4:]])
+    assert outcomes(page)[0] in ("stale", "invalid")
+    committed = await act(client, hris, run["id"], "commit")
+    assert (committed["status"], committed["deactivated"]) == ("committed", 1)
+    assert (await active_by_external_id(db))["w-3"] is False
+
+
+@pytest.mark.parametrize("decided_by", ["commit", "approve"])
+async def test_a_newer_delta_push_saying_the_person_stays_overrules_the_run(
+    client: httpx.AsyncClient, factory: Factory, db: Database, decided_by: str
+) -> None:
+    """The newest word about a person wins, whichever way it came: before the commit, or
+    while the run waits for an admin."""
+    hris, admin = await hris_client(factory), await factory.admin()
+    await push(client, hris, people(20))
+    run = await open_run(client, hris)
+    leavers = 1 if decided_by == "commit" else 4
+    snapshot = [record(f"w-{n}", at=5, active=n >= leavers) for n in range(20)]
+    await push_page(client, hris, run["id"], snapshot)
+    if decided_by == "approve":
+        held = await act(client, hris, run["id"], "commit")
+        assert (held["status"], held["to_deactivate"]) == ("held", 4)
+    still_here = await push(client, hris, [record("w-0", at=9, job_title="Still here")])
+    assert outcomes(still_here) == ["updated"]
+    result = await act(client, hris if decided_by == "commit" else admin, run["id"], decided_by)
+    assert (result["status"], result["deactivated"]) == ("committed", leavers - 1)
+    assert (await active_by_external_id(db))["w-0"] is True
+
+
+async def test_an_approval_deactivates_only_whom_the_hold_counted(
+    client: httpx.AsyncClient, factory: Factory, db: Database
+) -> None:
+    """Someone the source brought back while the run waited is not left out after all."""
+    hris, admin = await hris_client(factory), await factory.admin()
+    await push(client, hris, people(20))
+    await push(client, hris, [record("w-19", at=2, active=False)])
+    run = await open_run(client, hris)
+    await push_page(
+        client,
+        hris,
+        run["id"],
+        [*[record(f"w-{n}", at=5, active=False) for n in range(3)], *people(19)[3:]],
+    )
+    held = await act(client, hris, run["id"], "commit")
+    assert (held["status"], held["to_deactivate"]) == ("held", 3)
+    assert outcomes(await push(client, hris, [record("w-19", at=9)])) == ["updated"]
+    approved = await act(client, admin, run["id"], "approve")
+    assert (approved["to_deactivate"], approved["deactivated"]) == (3, 3)
+    assert (await active_by_external_id(db))["w-19"] is True
+
+
+async def test_someone_adopted_by_a_delta_push_while_a_run_is_open_is_not_missing(
+    client: httpx.AsyncClient, factory: Factory, db: Database
+) -> None:
+    hris = await hris_client(factory)
+    await factory.employee(email="hand@example.com")  # added by hand, no source yet
+    await push(client, hris, people(20))
+    run = await open_run(client, hris)
+    adopted = await push(client, hris, [record("j-new", email="hand@example.com")])
+    assert outcomes(adopted) == ["updated"]
+    await push_page(client, hris, run["id"], people(20))
+    committed = await act(client, hris, run["id"], "commit")
+    assert (committed["status"], committed["to_deactivate"]) == ("committed", 0)
+    assert (await active_by_external_id(db))["j-new"] is True
+
+
 async def test_records_saying_too_many_left_hold_the_run_and_deactivate_nobody(
     client: httpx.AsyncClient, factory: Factory, db: Database
 ) -> None:
