@@ -4,10 +4,9 @@ One employee directory sits behind every way in (the bulk API, CSV import, SCIM)
 owns the bulk writes and the sync runs that report on them.
 """
 
-from app.domain.hris.push import RecordResult, link_pending_managers
+from app.domain.hris.push import RecordResult, RunKind, link_pending_managers
 from app.domain.hris.records import MAX_RECORDS, HrisRecord
 from app.domain.hris.runs import (
-    RunKind,
     RunStatus,
     abort_run,
     approve_run,

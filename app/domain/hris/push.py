@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
@@ -35,6 +36,13 @@ _MANAGER = EMPLOYEES.alias("manager")
 
 #: How often a page is retried when a concurrent push wins a race or a cycle must be removed.
 ATTEMPTS = 5
+
+
+# A run of records: a delta push, or a snapshot (a full sync, whose deactivations wait for its
+# commit). Kept here, beside the writing that tells them apart.
+class RunKind(StrEnum):
+    DELTA = "delta"
+    SNAPSHOT = "snapshot"
 
 
 @dataclass
@@ -325,7 +333,7 @@ async def _write(
             wiring.append((plan.inserts[-1], index, employee_id, None))
             continue
         result.outcome = "updated"
-        if row["active"] and not desired_active and run.kind == SNAPSHOT:
+        if row["active"] and not desired_active and run.kind == RunKind.SNAPSHOT:
             # Left, says the snapshot: the run deactivates them when it commits. Until then
             # the stored termination date stays (the maintenance job would act on a new one),
             # and no fingerprint: the same record in a later push applies again.
@@ -408,8 +416,6 @@ def _managers_first(
     return sorted(rows, key=lambda r: depth[r["id"]])
 
 
-#: The kind of run whose leavers wait for its commit (``RunKind.SNAPSHOT`` in runs.py).
-SNAPSHOT = "snapshot"
 #: The reason recorded for people deactivated because their record says they left.
 LEFT = "left (HRIS)"
 

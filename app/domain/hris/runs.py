@@ -25,6 +25,7 @@ from app.domain.hris.push import (
     Leaving,
     Raw,
     RecordResult,
+    RunKind,
     apply_records,
     audit_page,
     keyed,
@@ -34,11 +35,6 @@ from app.domain.hris.push import (
     validate,
 )
 from app.domain.hris.records import MAX_RECORDS
-
-
-class RunKind(StrEnum):
-    DELTA = "delta"
-    SNAPSHOT = "snapshot"
 
 
 class RunStatus(StrEnum):
