@@ -119,17 +119,23 @@ def _request_id(request: Request) -> str | None:
         return value
 
 
-def _auth_headers(status: int, request: Request | None = None) -> dict[str, str] | None:
-    """The challenge of a 401 (RFC 6750 3.1): ``error="invalid_token"`` when a bearer token was
-    sent and refused, so a client knows to get a new one rather than to sign in."""
-    if status != 401:
-        return None
-    challenge = 'Bearer realm="revmentor"'
+#: What a 401 asks for (REST, GraphQL and SCIM alike).
+BEARER_CHALLENGE = 'Bearer realm="revmentor"'
+
+
+def bearer_challenge(request: Request | None) -> str:
+    """The ``WWW-Authenticate`` of a 401 (RFC 6750 3.1): ``error="invalid_token"`` when the
+    request offered a bearer token and it was refused, so a client knows to get a new one
+    rather than to sign in; a request that offered none only learns what is wanted."""
     if request is not None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token.strip():
-            challenge += ', error="invalid_token"'
-    return {"WWW-Authenticate": challenge}
+            return f'{BEARER_CHALLENGE}, error="invalid_token"'
+    return BEARER_CHALLENGE
+
+
+def _auth_headers(status: int, request: Request | None = None) -> dict[str, str] | None:
+    return {"WWW-Authenticate": bearer_challenge(request)} if status == 401 else None
 
 
 async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:

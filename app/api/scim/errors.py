@@ -22,7 +22,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.rest.problems import PROBLEM_JSON, allowed_methods, is_database_unavailable
+from app.api.rest.problems import (
+    BEARER_CHALLENGE,
+    PROBLEM_JSON,
+    allowed_methods,
+    bearer_challenge,
+    is_database_unavailable,
+)
 from app.domain import errors
 
 log = logging.getLogger("revmentor.scim")
@@ -30,7 +36,6 @@ log = logging.getLogger("revmentor.scim")
 SCIM_PREFIX: Final = "/scim/v2"
 SCIM_JSON: Final = "application/scim+json"
 #: The challenge of a 401 (RFC 6750 section 3).
-BEARER_CHALLENGE: Final = 'Bearer realm="revmentor"'
 
 _STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.Unauthenticated: 401,
@@ -116,16 +121,6 @@ def error_response(
     return ScimResponse(
         error_body(status, detail, scim_type), status_code=status, headers=all_headers or None
     )
-
-
-def bearer_challenge(request: Request) -> str:
-    """The ``WWW-Authenticate`` of a 401: ``invalid_token`` when the request offered a bearer
-    token and it was refused (RFC 6750 section 3.1); a request that offered none, or another
-    scheme, only learns that a bearer token is wanted."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return f'{BEARER_CHALLENGE}, error="invalid_token"'
-    return BEARER_CHALLENGE
 
 
 def _domain_error(request: Request, exc: errors.DomainError) -> ScimResponse:
