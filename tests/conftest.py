@@ -107,6 +107,14 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
+async def crashing_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that gets the 500 answer instead of the exception."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
 def factory(db: Database) -> Factory:
     return Factory(db)
 

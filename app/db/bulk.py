@@ -11,6 +11,7 @@ in process and without round trips, takes the rows through the driver's ``execut
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -27,8 +28,10 @@ def _sql_type(table: Table, name: str) -> str:
     return str(impl.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
 
 
-def _recordset(table: Table, names: list[str]) -> str:
-    """``json_to_recordset`` over the ``:rows`` parameter, typed as the table's columns."""
+@lru_cache(maxsize=64)
+def _recordset(table: Table, names: tuple[str, ...]) -> str:
+    """``json_to_recordset`` over the ``:rows`` parameter, typed as the table's columns (made
+    once per table and set of columns: a page writes its slices with the same ones)."""
     typed = ", ".join(f"{n} {_sql_type(table, n)}" for n in names)
     return f"json_to_recordset(CAST(:rows AS json)) AS v({typed})"
 
@@ -38,8 +41,8 @@ def _as_json(rows: Sequence[Mapping[str, Any]]) -> str:
     return orjson.dumps(rows, default=json_default).decode()
 
 
-def _columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    return list(rows[0].keys())
+def _columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    return tuple(rows[0].keys())
 
 
 async def insert_rows(

@@ -2,12 +2,18 @@
 
 A page of up to 1,000 records costs a handful of statements whatever its size: one read of the
 rows it touches (locked, so two pushes of the same person apply in order of their source
-timestamps), one multi-row insert, one multi-row update, and the manager links. Records that
-say nothing new write nothing.
+timestamps), a multi-row insert and update per slice of the page, and the manager links.
+Records that say nothing new write nothing.
+
+The page is written in slices so that the server's work and the database's overlap: while the
+database writes one slice, the next is checked and planned (a thousand records' validation
+is as long as the database's own write of them; taking turns would add the two up).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -57,10 +63,21 @@ class RecordResult:
     reason: str | None = None
 
 
+#: Records per slice of a page (see the module's docstring): small enough that the first
+#: slice's planning, which nothing overlaps, is short; large enough that each statement still
+#: carries hundreds of rows.
+SLICE = 250
+
+
 @dataclass
 class _Plan:
+    """What a page writes. Inserts and updates go out slice by slice (the lists hold the
+    current slice's); the rest is written once the page's slices are in."""
+
     inserts: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    inserted: set[uuid.UUID] = field(default_factory=set)
+    touched: set[uuid.UUID] = field(default_factory=set)  # people this page created or changed
     newer_stamps: list[dict[str, Any]] = field(default_factory=list)
     deactivate: list[uuid.UUID] = field(default_factory=list)
     reactivate: list[uuid.UUID] = field(default_factory=list)
@@ -101,6 +118,19 @@ def keyed(raw_records: list[Any]) -> list[Raw]:
 Parsed = tuple[int, HrisRecord, str, dict[str, Any]]
 
 
+def _check(
+    index: int, raw: Any, ext: str | None, digest: str | None = None
+) -> RecordResult | Parsed:
+    """One record checked on its own: its refusal, or the record to write (``digest``: its
+    fingerprint, if taken already)."""
+    try:
+        record = HrisRecord.model_validate(raw)
+    except ValidationError as exc:
+        where, why = reason_of(exc)
+        return RecordResult(index, ext, "invalid", field=where, reason=why)
+    return index, record, digest or digest_of(raw), raw
+
+
 def validate(raw_records: list[Raw]) -> tuple[list[RecordResult], list[Parsed]]:
     """Each record checked on its own. The same person twice in one push: the newest record
     applies (of equal times, the later one, as two pushes in a row would), the others are
@@ -108,13 +138,11 @@ def validate(raw_records: list[Raw]) -> tuple[list[RecordResult], list[Parsed]]:
     settled: list[RecordResult] = []
     valid: list[Parsed] = []
     for index, raw, ext in raw_records:
-        try:
-            record = HrisRecord.model_validate(raw)
-        except ValidationError as exc:
-            where, why = reason_of(exc)
-            settled.append(RecordResult(index, ext, "invalid", field=where, reason=why))
-            continue
-        valid.append((index, record, digest_of(raw), raw))
+        checked = _check(index, raw, ext)
+        if isinstance(checked, RecordResult):
+            settled.append(checked)
+        else:
+            valid.append(checked)
     latest: dict[str, Parsed] = {}
     for parsed in valid:
         kept = latest.get(parsed[1].external_id)
@@ -137,15 +165,92 @@ def validate(raw_records: list[Raw]) -> tuple[list[RecordResult], list[Parsed]]:
     return settled, [parsed for parsed in valid if latest[parsed[1].external_id] is parsed]
 
 
+#: Records checked at a time ahead of need: a statement's answer waits at most this long.
+_AHEAD = 50
+
+
+class _Checks:
+    """A page's records, each checked once, when first needed: a slice's checks run while the
+    database writes the slice before, and a page written again does not check them again."""
+
+    def __init__(self, raw_records: list[Raw], digests: dict[int, str]) -> None:
+        self.done: dict[int, RecordResult | Parsed] = {}
+        self.digests = digests
+        keys = [key for _, _, key in raw_records if key is not None]
+        if len(set(keys)) != len(keys):
+            # The same person twice: which of their records applies depends on every one of
+            # them, so the page is checked in full first.
+            settled, valid = validate(raw_records)
+            self.done.update({result.index: result for result in settled})
+            self.done.update({parsed[0]: parsed for parsed in valid})
+
+    async def ahead(self, raw_records: list[Raw]) -> None:
+        """Check the records in turn, a few at a time, while the page waits for the database
+        (run as a task beside the writing; each record is checked once, here or when needed)."""
+        for start in range(0, len(raw_records), _AHEAD):
+            self.of(raw_records[start : start + _AHEAD])
+            await asyncio.sleep(0)
+
+    def of(self, items: list[Raw]) -> list[RecordResult | Parsed]:
+        checked = []
+        for index, raw, ext in items:
+            done = self.done.get(index)
+            if done is None:
+                done = self.done[index] = _check(index, raw, ext, self.digests.get(index))
+            checked.append(done)
+        return checked
+
+    def keys(self, items: list[Raw]) -> tuple[set[str], set[str], set[str]]:
+        """The external ids, e-mail keys and managers' external ids the records name, read
+        from the records as sent where they are not checked yet (a record whose checked value
+        differs, a rare e-mail normalised by the validator, is looked up again when checked)."""
+        ext_ids: set[str] = set()
+        emails: set[str] = set()
+        managers: set[str] = set()
+        for index, raw, ext in items:
+            done = self.done.get(index)
+            if isinstance(done, RecordResult):
+                continue
+            if done is not None:
+                record = done[1]
+                ext_ids.add(record.external_id)
+                emails.add(record.email.lower())
+                if record.manager_external_id is not None:
+                    managers.add(record.manager_external_id)
+                continue
+            if ext is not None:
+                ext_ids.add(ext)
+            if isinstance(raw, dict):
+                email, manager = raw.get("email"), raw.get("manager_external_id")
+                if isinstance(email, str):
+                    emails.add(email.strip().lower())
+                if isinstance(manager, str) and manager.strip():
+                    managers.add(manager.strip())
+        return ext_ids, emails, managers
+
+
+@dataclass
+class Unsettled:
+    """The records of a push that need checking and writing, and the external ids found to
+    name nobody stored (the write looks for them again only if it must try again)."""
+
+    records: list[Raw]
+    unknown: set[str]
+    #: The records' fingerprints, where already taken (by position in the push).
+    digests: dict[int, str] = field(default_factory=dict)
+
+
 async def settle_unchanged(
     session: AsyncSession, run: HrisRun, raw_records: list[Raw]
-) -> tuple[list[RecordResult], list[Raw]]:
+) -> tuple[list[RecordResult], Unsettled]:
     """Settle the records that repeat what is stored (the common case of a full sync): they
     are reported unchanged, or stale when older, without being parsed. The others are left
     for validation and the locked write."""
     counted = Counter(key for _, _, key in raw_records)
     wanted = [k for k, n in counted.items() if k is not None and n == 1]
     stored: dict[str, Any] = {}
+    unknown: set[str] = set()
+    digests: dict[int, str] = {}
     if wanted:
         dialect = session.get_bind().dialect.name
         # Only the external id in the query: it is the one selective index, and a planner
@@ -157,17 +262,25 @@ async def settle_unchanged(
             EMPLOYEES.c.source_digest,
             EMPLOYEES.c.source,
         ).where(among(EMPLOYEES.c.external_id, wanted, dialect))
-        stored = {
-            row[0]: row
-            for row in (await session.execute(stmt)).all()
-            if row[4] == run.source and row[3] is not None
-        }
+        reading = asyncio.ensure_future(session.execute(stmt))
+        await asyncio.sleep(0)  # the query goes out; the fingerprints are taken meanwhile
+        try:
+            digests = {i: digest_of(raw) for i, raw, _ in raw_records if isinstance(raw, dict)}
+        finally:
+            found = (await reading).all()
+        stored = {row[0]: row for row in found if row[4] == run.source and row[3] is not None}
+        unknown = set(wanted).difference(row[0] for row in found)
     settled: list[RecordResult] = []
     rest: list[Raw] = []
     for index, raw, key in raw_records:
         row = stored.get(key) if key is not None else None
         at = _timestamp(raw.get("modified_at")) if row is not None else None
-        if row is None or at is None or at > row[2] or not digest_matches(raw, row[3]):
+        if (
+            row is None
+            or at is None
+            or at > row[2]
+            or not digest_matches(raw, row[3], digests.get(index))
+        ):
             rest.append((index, raw, key))
         elif at == row[2]:
             settled.append(RecordResult(index, key, "unchanged", employee_id=row[1]))
@@ -181,7 +294,7 @@ async def settle_unchanged(
                     reason=f"the stored record is newer ({row[2].isoformat()})",
                 )
             )
-    return settled, rest
+    return settled, Unsettled(rest, unknown, digests)
 
 
 def _timestamp(value: object) -> datetime | None:
@@ -212,27 +325,45 @@ Leaving = list[dict[str, str | None]]
 
 
 async def apply_records(
-    session: AsyncSession, actor: Actor, run: HrisRun, valid: list[Parsed]
+    session: AsyncSession, actor: Actor, run: HrisRun, unsettled: Unsettled
 ) -> tuple[list[RecordResult], Leaving]:
-    """Write the valid records of one page (the caller holds the run's lock).
+    """Check and write the records of one page that need it (the caller holds the run's lock).
 
     In a delta run a record saying someone left deactivates them now. In a snapshot run the
     rest of their record is written now, and they are returned as leaving: the run deactivates
     them when it commits, under its circuit breaker, with the termination date then stored."""
-    if not valid:
+    raw_records = unsettled.records
+    if not raw_records:
         return [], []  # a page settled in full (the common case of a full sync) writes nothing
+    checks = _Checks(raw_records, unsettled.digests)
+    ahead = asyncio.ensure_future(checks.ahead(raw_records))
+    try:
+        return await _attempts(session, actor, run, unsettled, checks)
+    finally:
+        ahead.cancel()
+
+
+async def _attempts(
+    session: AsyncSession, actor: Actor, run: HrisRun, unsettled: Unsettled, checks: _Checks
+) -> tuple[list[RecordResult], Leaving]:
     refused: dict[int, RecordResult] = {}
     keep_waiting: set[uuid.UUID] = set()
+    # Nobody had these external ids a moment ago: the first attempt does not look for them
+    # again. Someone given one since makes the attempt collide, and the next looks for all.
+    unknown = unsettled.unknown
+    raw_records = unsettled.records
     for _ in range(ATTEMPTS):
-        batch = [parsed for parsed in valid if parsed[0] not in refused]
+        items = [item for item in raw_records if item[0] not in refused]
         try:
             # A savepoint: a page that must be written again leaves no trace of the attempt.
             async with session.begin_nested():
-                results, cycles, leaving = await _write(session, actor, run, batch, keep_waiting)
+                writer = _Writer(session, actor, run, checks, keep_waiting)
+                results, cycles, leaving = await writer.write(items, unknown)
                 if cycles:
                     raise _CyclesFound(results, cycles)
         except IntegrityError:
             # A concurrent push created the same person (or took the e-mail) first: read again.
+            unknown = set()
             continue
         except _CyclesFound as found:
             by_employee = {r.employee_id: r for r in found.results}
@@ -256,130 +387,211 @@ async def apply_records(
     )
 
 
-async def _write(
-    session: AsyncSession,
-    actor: Actor,
-    run: HrisRun,
-    batch: list[Parsed],
-    keep_waiting: set[uuid.UUID],
-) -> tuple[list[RecordResult], set[uuid.UUID], Leaving]:
-    if not batch:
-        return [], set(), []
-    now = utcnow()
-    rows = await _current_rows(session, batch)
-    by_ext = {r["external_id"]: r for r in rows if r["external_id"] is not None}
-    by_email = {r["email_key"]: r for r in rows}
-    managers = await _manager_ids(session, batch)
-    plan = _Plan()
-    results: list[RecordResult] = []
-    wiring: list[tuple[dict[str, Any], int, uuid.UUID, uuid.UUID | None]] = []
-    claimed: dict[str, int] = {}
-    arriving = [r.external_id for _, r, _, _ in batch if r.external_id not in by_ext]
-    new_ids = dict(zip(arriving, uuid7s(len(arriving)), strict=True))
+class _Writer:
+    """One attempt at writing a page: its rows read once, then slice after slice checked and
+    planned while the database writes the slice before."""
 
-    for index, record, digest, raw in batch:
-        values = columns_of(record)
-        email_key = values["email"].lower()
-        desired_active = record.active and not _terminated(record)
-        row = by_ext.get(record.external_id)
-        owner = by_email.get(email_key)
-        if row is None and owner is not None and owner["external_id"] is None:
-            row = owner  # a person added by hand before the first sync: adopt them
-        result = RecordResult(index, record.external_id, "invalid")
-        results.append(result)
-        if row is not None and row["source"] not in (None, run.source):
-            # Two sources can use the same ids for different people: one must never overwrite
-            # (or outdate) the other's person.
-            result.field = "external_id"
-            result.reason = (
-                f"external id {record.external_id} belongs to an employee synced from "
-                f"{row['source']}, not {run.source}"
-            )
-            continue
-        if row is not None:
-            result.employee_id = row["id"]
-            stored_at: datetime | None = row["source_modified_at"]
-            if stored_at is not None and record.modified_at < stored_at:
-                result.outcome = "stale"
-                result.reason = f"the stored record is newer ({stored_at.isoformat()})"
+    def __init__(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        run: HrisRun,
+        checks: _Checks,
+        keep_waiting: set[uuid.UUID],
+    ) -> None:
+        self.session, self.actor, self.run = session, actor, run
+        self.checks, self.keep_waiting = checks, keep_waiting
+        self.now = utcnow()
+        self.by_ext: dict[str, dict[str, Any]] = {}
+        self.by_email: dict[str, dict[str, Any]] = {}
+        self.looked_up: tuple[set[str], set[str], set[str]] = (set(), set(), set())
+        # Managers: people already stored, or arriving in this very page.
+        self.known: dict[str, uuid.UUID] = {}
+        self.claimed: dict[str, int] = {}
+        self.plan = _Plan()
+        self.results: list[RecordResult] = []
+        self.writing: asyncio.Future[None] | None = None
+
+    async def write(
+        self, items: list[Raw], unknown: set[str]
+    ) -> tuple[list[RecordResult], set[uuid.UUID], Leaving]:
+        ext_ids, emails, managers = self.checks.keys(items)
+        await self._read(ext_ids - unknown, emails, managers)
+        self.looked_up[0].update(unknown)  # nobody had them a moment ago: as good as read
+        try:
+            for start in range(0, len(items), SLICE):
+                checked = self.checks.of(items[start : start + SLICE])
+                await asyncio.sleep(0)  # let the slice being written go on
+                valid = [c for c in checked if not isinstance(c, RecordResult)]
+                self.results += [c for c in checked if isinstance(c, RecordResult)]
+                await self._read_missing(valid)
+                self._plan_slice(valid)
+                await self._written()
+                inserts, updates = self.plan.inserts, self.plan.updates
+                self.plan.inserts, self.plan.updates = [], []
+                self.writing = asyncio.ensure_future(self._send(inserts, updates))
+                await asyncio.sleep(0)  # it sends its statement before the next slice's checks
+            await self._written()
+        finally:
+            if self.writing is not None and not self.writing.done():
+                # Never leave a statement running on the connection (the attempt is over).
+                with contextlib.suppress(Exception):
+                    await self.writing
+        linked = await _execute(self.session, self.actor, self.plan, self.keep_waiting, self.now)
+        # People stored before point only at people stored before, so a new loop passes
+        # through a changed manager, a linked waiting report or a deferred link (a loop of
+        # newcomers): checking those finds whether there is one without walking up from every
+        # newcomer. When there is, everyone who changed is checked, so the record that closed
+        # it is the one refused (a newcomer naming a waiting report as manager, for one).
+        plan = self.plan
+        suspects = [e for e in plan.manager_changed if e not in plan.inserted]
+        suspects += [link["id"] for link in plan.late_links]
+        cycles = await _cycles(self.session, [*suspects, *linked])
+        if cycles:
+            cycles = await _cycles(self.session, [*plan.manager_changed, *linked])
+        return self.results, cycles, plan.leaving
+
+    async def _written(self) -> None:
+        if self.writing is not None:
+            writing, self.writing = self.writing, None
+            await writing
+
+    async def _send(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+        # New people start with empty profiles (the person fills them in, not the source).
+        await bulk.insert_rows(self.session, EMPLOYEES, inserts, constants=EMPTY_PROFILE)
+        await bulk.update_rows(self.session, EMPLOYEES, updates)
+
+    async def _read(self, ext_ids: set[str], emails: set[str], managers: set[str]) -> None:
+        """The stored people these keys name (locked), and the managers they name."""
+        for row in await _current_rows(self.session, ext_ids, emails):
+            # Not the people this page has written: what a record may take from them (an
+            # e-mail) is settled by the page's own claims, as if they were read before.
+            if row["id"] in self.plan.touched:
                 continue
-            if row["source"] == run.source and digest_matches(raw, row["source_digest"], digest):
-                result.outcome = "unchanged"
-                if stored_at is None or record.modified_at > stored_at:
-                    plan.newer_stamps.append(
-                        {"id": row["id"], "source_modified_at": record.modified_at}
-                    )
+            if row["external_id"] is not None:
+                self.by_ext[row["external_id"]] = row
+            self.by_email[row["email_key"]] = row
+        for ext, employee_id in (await _manager_ids(self.session, managers)).items():
+            self.known.setdefault(ext, employee_id)
+        seen_ext, seen_emails, seen_managers = self.looked_up
+        seen_ext |= ext_ids
+        seen_emails |= emails
+        seen_managers |= managers
+
+    async def _read_missing(self, valid: list[Parsed]) -> None:
+        """Look up what a checked record names that its raw form did not (rare)."""
+        seen_ext, seen_emails, seen_managers = self.looked_up
+        ext_ids = {r.external_id for _, r, _, _ in valid} - seen_ext
+        emails = {r.email.lower() for _, r, _, _ in valid} - seen_emails
+        managers = {r.manager_external_id for _, r, _, _ in valid} - seen_managers - {None}
+        if ext_ids or emails or managers:
+            await self._written()  # one statement at a time on the connection
+            await self._read(ext_ids, emails, {m for m in managers if m is not None})
+
+    def _plan_slice(self, valid: list[Parsed]) -> None:
+        plan, run, now = self.plan, self.run, self.now
+        by_ext, by_email, claimed = self.by_ext, self.by_email, self.claimed
+        wiring: list[tuple[dict[str, Any], int, uuid.UUID, uuid.UUID | None]] = []
+        arriving = [r.external_id for _, r, _, _ in valid if r.external_id not in by_ext]
+        new_ids = dict(zip(arriving, uuid7s(len(arriving)), strict=True))
+        today = now.date()
+        for index, record, digest, raw in valid:
+            columns = columns_of(record)
+            email_key = columns["email"].lower()
+            ends = record.termination_date
+            desired_active = record.active and (ends is None or ends > today)
+            row = by_ext.get(record.external_id)
+            owner = by_email.get(email_key)
+            if row is None and owner is not None and owner["external_id"] is None:
+                row = owner  # a person added by hand before the first sync: adopt them
+            result = RecordResult(index, record.external_id, "invalid")
+            self.results.append(result)
+            if row is not None and row["source"] not in (None, run.source):
+                # Two sources can use the same ids for different people: one must never
+                # overwrite (or outdate) the other's person.
+                result.field = "external_id"
+                result.reason = (
+                    f"external id {record.external_id} belongs to an employee synced from "
+                    f"{row['source']}, not {run.source}"
+                )
                 continue
-        refusal = _refusal(actor, record, row, owner, email_key, claimed, desired_active)
-        if refusal is not None:
-            result.field, result.reason = refusal
-            continue
-        claimed[email_key] = index
-        columns = {
-            **values,
-            "email_key": email_key,
-            "external_id": record.external_id,
-            "manager_id": None,  # resolved below, once every person of the page is known
-            "source": run.source,
-            "source_modified_at": record.modified_at,
-            "source_digest": digest,
-            "updated_at": now,
-        }
-        if row is None:
-            employee_id = new_ids[record.external_id]
-            result.outcome, result.employee_id = "created", employee_id
-            plan.inserts.append(_new_row(employee_id, columns, desired_active, now))
-            plan.arrived.append(record.external_id)
-            wiring.append((plan.inserts[-1], index, employee_id, None))
-            continue
-        result.outcome = "updated"
-        if row["active"] and not desired_active and run.kind == RunKind.SNAPSHOT:
-            # Left, says the snapshot: the run deactivates them when it commits. Until then
-            # the stored termination date stays (the maintenance job would act on a new one),
-            # and no fingerprint: the same record in a later push applies again.
-            plan.leaving.append(
-                {
-                    "id": str(row["id"]),
-                    "external_id": record.external_id,
-                    "modified_at": record.modified_at.isoformat(),
-                    "termination_date": _iso(record.termination_date),
-                }
+            if row is not None:
+                result.employee_id = row["id"]
+                self.known[record.external_id] = row["id"]
+                stored_at: datetime | None = row["source_modified_at"]
+                if stored_at is not None and record.modified_at < stored_at:
+                    result.outcome = "stale"
+                    result.reason = f"the stored record is newer ({stored_at.isoformat()})"
+                    continue
+                if row["source"] == run.source and digest_matches(
+                    raw, row["source_digest"], digest
+                ):
+                    result.outcome = "unchanged"
+                    if stored_at is None or record.modified_at > stored_at:
+                        plan.newer_stamps.append(
+                            {"id": row["id"], "source_modified_at": record.modified_at}
+                        )
+                    continue
+            refusal = _refusal(self.actor, record, row, owner, email_key, claimed, desired_active)
+            if refusal is not None:
+                result.field, result.reason = refusal
+                continue
+            claimed[email_key] = index
+            columns.update(
+                email_key=email_key,
+                external_id=record.external_id,
+                manager_id=None,  # resolved below, once every person of the slice is known
+                source=run.source,
+                source_modified_at=record.modified_at,
+                source_digest=digest,
+                updated_at=now,
             )
-            columns["termination_date"] = row["termination_date"]
-            columns["source_digest"] = None
-        elif row["active"] and not desired_active:
-            plan.deactivate.append(row["id"])
-        plan.updates.append({"id": row["id"], "version": row["version"] + 1, **columns})
-        wiring.append((plan.updates[-1], index, row["id"], row["manager_id"]))
-        if row["external_id"] is None:
-            plan.arrived.append(record.external_id)
-        if desired_active and not row["active"]:
-            plan.reactivate.append(row["id"])
+            if row is None:
+                employee_id = new_ids[record.external_id]
+                result.outcome, result.employee_id = "created", employee_id
+                self.known[record.external_id] = employee_id
+                plan.inserts.append(_new_row(employee_id, columns, desired_active, now))
+                plan.inserted.add(employee_id)
+                plan.touched.add(employee_id)
+                plan.arrived.append(record.external_id)
+                wiring.append((plan.inserts[-1], index, employee_id, None))
+                continue
+            result.outcome = "updated"
+            plan.touched.add(row["id"])
+            if row["active"] and not desired_active and run.kind == RunKind.SNAPSHOT:
+                # Left, says the snapshot: the run deactivates them when it commits. Until then
+                # the stored termination date stays (the maintenance job would act on a new
+                # one), and no fingerprint: the same record in a later push applies again.
+                plan.leaving.append(
+                    {
+                        "id": str(row["id"]),
+                        "external_id": record.external_id,
+                        "modified_at": record.modified_at.isoformat(),
+                        "termination_date": _iso(record.termination_date),
+                    }
+                )
+                columns["termination_date"] = row["termination_date"]
+                columns["source_digest"] = None
+            elif row["active"] and not desired_active:
+                plan.deactivate.append(row["id"])
+            columns.update(id=row["id"], version=row["version"] + 1)
+            plan.updates.append(columns)
+            wiring.append((plan.updates[-1], index, row["id"], row["manager_id"]))
+            if row["external_id"] is None:
+                plan.arrived.append(record.external_id)
+            if desired_active and not row["active"]:
+                plan.reactivate.append(row["id"])
 
-    # Managers: people already stored, or arriving in this very page (in any order).
-    known: dict[str, uuid.UUID] = dict(managers)
-    known.update({r.external_id: r.employee_id for r in results if r.external_id and r.employee_id})
-    for columns, index, employee_id, before in wiring:
-        reference = columns["manager_external_id"]
-        manager_id = known.get(reference) if reference is not None else None
-        columns["manager_id"] = manager_id
-        if manager_id is not None and manager_id != before:
-            plan.manager_changed[employee_id] = index
-    plan.inserts = _managers_first(plan.inserts, plan.late_links)
-
-    linked = await _execute(session, actor, plan, keep_waiting, now)
-    # People stored before point only at people stored before, so a new loop passes through
-    # a changed manager, a linked waiting report or a deferred link (a loop of newcomers):
-    # checking those finds whether there is one without walking up from every newcomer. When
-    # there is, everyone who changed is checked, so the record that closed it is the one
-    # refused (a newcomer naming a waiting report as manager, for one).
-    inserted = {row["id"] for row in plan.inserts}
-    suspects = [e for e in plan.manager_changed if e not in inserted]
-    suspects += [link["id"] for link in plan.late_links]
-    cycles = await _cycles(session, [*suspects, *linked])
-    if cycles:
-        cycles = await _cycles(session, [*plan.manager_changed, *linked])
-    return results, cycles, plan.leaving
+        # Managers stored before, or arriving in this page up to this slice (in any order); a
+        # manager arriving in a later slice links their reports when they do.
+        known = self.known
+        for columns, index, employee_id, before in wiring:
+            reference = columns["manager_external_id"]
+            manager_id = known.get(reference) if reference is not None else None
+            columns["manager_id"] = manager_id
+            if manager_id is not None and manager_id != before:
+                plan.manager_changed[employee_id] = index
+        plan.inserts = _managers_first(plan.inserts, plan.late_links)
 
 
 def _managers_first(
@@ -389,6 +601,8 @@ def _managers_first(
     every row's manager as it goes. People in a loop of new managers cannot be ordered; they
     are written without a manager and linked afterwards (where the cycle check finds them)."""
     by_id = {row["id"]: row for row in rows}
+    if not any(row["manager_id"] in by_id for row in rows):
+        return rows  # nobody's manager is new with them (managers mostly come on earlier pages)
     depth: dict[uuid.UUID, int] = {}
     for row in rows:
         path: list[dict[str, Any]] = []
@@ -422,10 +636,6 @@ LEFT = "left (HRIS)"
 
 def _iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
-
-
-def _terminated(record: HrisRecord) -> bool:
-    return record.termination_date is not None and record.termination_date <= utcnow().date()
 
 
 def _refusal(
@@ -465,22 +675,24 @@ def _refusal(
 def _new_row(
     employee_id: uuid.UUID, columns: dict[str, Any], active: bool, now: datetime
 ) -> dict[str, Any]:
-    return {
-        **columns,
-        "id": employee_id,
-        "created_at": now,
-        "version": 1,
-        "active": active,
-        "deactivated_at": None if active else now,
-        "is_admin": False,
-        "scim_removed_at": None,
-    }
+    """``columns`` made a new person's row (in place: a thousand rows a page)."""
+    columns.update(
+        id=employee_id,
+        created_at=now,
+        version=1,
+        active=active,
+        deactivated_at=None if active else now,
+        is_admin=False,
+        scim_removed_at=None,
+    )
+    return columns
 
 
-async def _current_rows(session: AsyncSession, batch: list[Parsed]) -> list[dict[str, Any]]:
-    """The stored people these records are about, locked until the push commits."""
-    ext_ids = [r.external_id for _, r, _, _ in batch]
-    emails = [str(r.email).lower() for _, r, _, _ in batch]
+async def _current_rows(
+    session: AsyncSession, ext_ids: set[str], emails: set[str]
+) -> list[dict[str, Any]]:
+    """The stored people with these external ids or e-mail keys, locked until the push
+    commits."""
     dialect = session.get_bind().dialect.name
     stmt = (
         select(
@@ -512,8 +724,7 @@ async def _current_rows(session: AsyncSession, batch: list[Parsed]) -> list[dict
     return [dict(zip(names, row, strict=True)) for row in await session.execute(stmt)]
 
 
-async def _manager_ids(session: AsyncSession, batch: list[Parsed]) -> dict[str, uuid.UUID]:
-    refs = {r.manager_external_id for _, r, _, _ in batch if r.manager_external_id is not None}
+async def _manager_ids(session: AsyncSession, refs: set[str]) -> dict[str, uuid.UUID]:
     if not refs:
         return {}
     dialect = session.get_bind().dialect.name
@@ -536,10 +747,8 @@ async def _execute(
     keep_waiting: set[uuid.UUID],
     now: datetime,
 ) -> list[uuid.UUID]:
-    """Carry out a page's plan; returns the waiting reports it linked to their manager."""
-    # New people start with empty profiles (the person fills them in, not the source).
-    await bulk.insert_rows(session, EMPLOYEES, plan.inserts, constants=EMPTY_PROFILE)
-    await bulk.update_rows(session, EMPLOYEES, plan.updates)
+    """Carry out what a page writes once its slices are in; returns the waiting reports it
+    linked to their manager."""
     await bulk.update_rows(session, EMPLOYEES, plan.late_links)
     await bulk.update_rows(session, EMPLOYEES, plan.newer_stamps)
     if plan.reactivate:

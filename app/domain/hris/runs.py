@@ -32,7 +32,6 @@ from app.domain.hris.push import (
     link_pending_managers,
     record_page,
     settle_unchanged,
-    validate,
 )
 from app.domain.hris.records import MAX_RECORDS
 
@@ -72,10 +71,9 @@ def _check_size(records: list[Any]) -> None:
 async def _push(
     session: AsyncSession, actor: Actor, run: HrisRun, records: list[Raw]
 ) -> tuple[list[RecordResult], Leaving]:
-    settled, rest = await settle_unchanged(session, run, records)
-    refused, valid = validate(rest)
-    applied, leaving = await apply_records(session, actor, run, valid)
-    return sorted([*settled, *refused, *applied], key=lambda r: r.index), leaving
+    settled, unsettled = await settle_unchanged(session, run, records)
+    applied, leaving = await apply_records(session, actor, run, unsettled)
+    return sorted([*settled, *applied], key=lambda r: r.index), leaving
 
 
 def _report(session: AsyncSession, actor: Actor, run: HrisRun, results: list[RecordResult]) -> None:

@@ -3,12 +3,10 @@ request, and whatever it had written is rolled back; the run can be carried on a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,14 +35,6 @@ from tests.factories import Factory
 
 class Crash(RuntimeError):
     """The failure the tests inject."""
-
-
-@pytest.fixture
-async def crashing_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """A client that gets the 500 answer instead of the exception."""
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield c
 
 
 def crash_on_second_deactivation(monkeypatch: pytest.MonkeyPatch) -> list[str]:
