@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable, Coroutine
@@ -12,6 +13,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, WithJsonSchema, model_validator
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import ActorDep, SessionDep, SettingsDep
 from app.api.rest.conditional import set_etag
@@ -176,6 +178,20 @@ def _push_out(run_id: uuid.UUID, results: list[service.RecordResult]) -> Respons
     return Response(orjson.dumps(body, default=json_default), media_type="application/json")
 
 
+async def _committed(
+    session: AsyncSession, run_id: uuid.UUID, results: list[service.RecordResult]
+) -> Response:
+    """Commit the push, and write its answer while the database commits (it is sent only
+    once the commit succeeded)."""
+    committing = asyncio.ensure_future(session.commit())
+    await asyncio.sleep(0)
+    try:
+        answer = _push_out(run_id, results)
+    finally:
+        await committing
+    return answer
+
+
 @router.post("/employees:batch", response_model=PushOut, responses=CREATE_ERRORS)
 async def push_employees(data: DeltaPushIn, session: SessionDep, actor: ActorDep) -> Response:
     """Upsert up to 1,000 employee records by external id (`hris:write`). Older records than
@@ -183,8 +199,7 @@ async def push_employees(data: DeltaPushIn, session: SessionDep, actor: ActorDep
     run, results = await service.push_delta(
         session, actor, source=data.source, records=data.records
     )
-    await session.commit()
-    return _push_out(run.id, results)
+    return await _committed(session, run.id, results)
 
 
 @router.post(
@@ -211,8 +226,7 @@ async def push_snapshot_page(
     """Push one page (up to 1,000 records) of an open snapshot run. The records apply now,
     except deactivations (people whose records say they left): those wait for the commit."""
     run, results = await service.push_snapshot_page(session, actor, run_id, records=data.records)
-    await session.commit()
-    return _push_out(run.id, results)
+    return await _committed(session, run.id, results)
 
 
 async def _decided(response: Response, run: HrisRun) -> HrisRunOut:

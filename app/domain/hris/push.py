@@ -839,43 +839,60 @@ async def _cycles(session: AsyncSession, changed: list[uuid.UUID]) -> set[uuid.U
     return set((await session.execute(stmt)).scalars().all())
 
 
-def record_page(run: HrisRun, results: list[RecordResult], *, max_errors: int = 1000) -> None:
-    """Add a page's outcomes to its run's report."""
-    counts = dict(run.counts)
-    errors = list(run.errors)
-    run.pages += 1
-    run.records += len(results)
+@dataclass
+class PageReport:
+    """What a page adds to its run's report and audit entry, worked out from its results
+    alone (so it can be, while the page's own statements run)."""
+
+    records: int
+    counts: dict[str, int]
+    errors: list[dict[str, Any]]  # the rejected records, without their page's number
+    changed: dict[str, list[str]]  # created and updated employee ids
+
+
+def summarise(results: list[RecordResult], *, max_errors: int = 1000) -> PageReport:
+    counts: dict[str, int] = {}
+    errors: list[dict[str, Any]] = []
+    changed: dict[str, list[str]] = {"created": [], "updated": []}
     for result in results:
-        counts[result.outcome] = counts.get(result.outcome, 0) + 1
-        if result.outcome == "invalid":
-            run.error_count += 1
+        outcome = result.outcome
+        counts[outcome] = counts.get(outcome, 0) + 1
+        if outcome == "invalid":
             if len(errors) < max_errors:
                 errors.append(
                     {
-                        "page": run.pages,
                         "index": result.index,
                         "external_id": result.external_id,
                         "field": result.field,
                         "reason": result.reason,
                     }
                 )
+        elif outcome in changed:
+            changed[outcome].append(str(result.employee_id))
+    return PageReport(len(results), counts, errors, changed)
+
+
+def record_page(run: HrisRun, page: PageReport, *, max_errors: int = 1000) -> None:
+    """Add a page's outcomes to its run's report (the run's first 1,000 errors are kept)."""
+    counts = dict(run.counts)
+    for outcome, count in page.counts.items():
+        counts[outcome] = counts.get(outcome, 0) + count
+    run.pages += 1
+    run.records += page.records
+    run.error_count += page.counts.get("invalid", 0)
+    room = max_errors - len(run.errors)
+    if room > 0 and page.errors:
+        run.errors = [*run.errors, *({"page": run.pages, **e} for e in page.errors[:room])]
     run.counts = counts
-    run.errors = errors
 
 
-def audit_page(
-    session: AsyncSession, actor: Actor, run: HrisRun, results: list[RecordResult]
-) -> None:
+def audit_page(session: AsyncSession, actor: Actor, run: HrisRun, page: PageReport) -> None:
     """One audit entry per page, naming the people it created and changed."""
-    changed = {
-        outcome: [str(r.employee_id) for r in results if r.outcome == outcome]
-        for outcome in ("created", "updated")
-    }
     audit.record(
         session,
         actor,
         action="hris.pushed",
         entity_type="hris_run",
         entity_id=run.id,
-        details={"source": run.source, "page": run.pages, **changed},
+        details={"source": run.source, "page": run.pages, **page.changed},
     )

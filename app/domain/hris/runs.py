@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
@@ -23,6 +24,7 @@ from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.hris.push import (
     LEFT,
     Leaving,
+    PageReport,
     Raw,
     RecordResult,
     RunKind,
@@ -32,6 +34,7 @@ from app.domain.hris.push import (
     link_pending_managers,
     record_page,
     settle_unchanged,
+    summarise,
 )
 from app.domain.hris.records import MAX_RECORDS
 
@@ -76,9 +79,9 @@ async def _push(
     return sorted([*settled, *applied], key=lambda r: r.index), leaving
 
 
-def _report(session: AsyncSession, actor: Actor, run: HrisRun, results: list[RecordResult]) -> None:
-    record_page(run, results)
-    audit_page(session, actor, run, results)
+def _report(session: AsyncSession, actor: Actor, run: HrisRun, page: PageReport) -> None:
+    record_page(run, page)
+    audit_page(session, actor, run, page)
 
 
 async def push_delta(
@@ -93,7 +96,7 @@ async def push_delta(
     session.add(run)
     await session.flush()  # SQLite: this write takes the database lock before the reads
     results, _ = await _push(session, actor, run, keyed(records))  # a delta run defers nobody
-    _report(session, actor, run, results)
+    _report(session, actor, run, summarise(results))
     run.finished_at = utcnow()
     await session.flush()
     return run, results
@@ -191,7 +194,13 @@ async def push_snapshot_page(
         await lock_for_update(session, run)  # SQLite: take the write lock before reading
     raw = keyed(records)
     results, leaving = await _push(session, actor, run, raw)
-    await _remember(session, run, {key for _, _, key in raw if key is not None}, leaving)
+    seen = {key for _, _, key in raw if key is not None}
+    remembering = asyncio.ensure_future(_remember(session, run, seen, leaving))
+    await asyncio.sleep(0)  # the statement goes out; the page's report is worked out meanwhile
+    try:
+        page = summarise(results)
+    finally:
+        await remembering
     # Pages of one run may be pushed in parallel (different people); the run's row is locked
     # only now, for its report. A commit that got in first ends this page with a 409, and the
     # page's records roll back with it. The lock is PostgreSQL's FOR NO KEY UPDATE: each page's
@@ -202,7 +211,7 @@ async def push_snapshot_page(
     else:
         await session.refresh(run, with_for_update={"key_share": True})
     _require_state(run, RunStatus.OPEN)
-    _report(session, actor, run, results)
+    _report(session, actor, run, page)
     touch(run)
     await session.flush()
     return run, results
