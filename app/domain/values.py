@@ -122,7 +122,8 @@ _EMAIL = TypeAdapter(EmailStr)
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _PLAIN_EMAIL = re.compile(
-    rf"^({_ATOM}(?:\.{_ATOM})*)@((?:{_LABEL}\.)+[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?)$"
+    # Every top-level domain begins and ends with a letter.
+    rf"^({_ATOM}(?:\.{_ATOM})*)@((?:{_LABEL}\.)+[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z])?)$"
 )
 
 
@@ -139,7 +140,9 @@ def _check_email(value: object) -> object:
         match = _PLAIN_EMAIL.match(value)
         if match and len(match[1]) <= 64:
             domain = match[2].lower()
-            if not _SPECIAL_USE.search(domain):
+            # "--" may make a label an IDNA one (a hyphen in its third and fourth places, as
+            # in "xn--"), which only the full validator judges.
+            if "--" not in domain and not _SPECIAL_USE.search(domain):
                 return f"{match[1]}@{domain}"
     return _EMAIL.validate_python(value)
 
