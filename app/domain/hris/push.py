@@ -165,6 +165,16 @@ def validate(raw_records: list[Raw]) -> tuple[list[RecordResult], list[Parsed]]:
     return settled, [parsed for parsed in valid if latest[parsed[1].external_id] is parsed]
 
 
+@dataclass
+class _Keys:
+    """What a page's records name, to look up."""
+
+    ext_ids: set[str] = field(default_factory=set)
+    emails: set[str] = field(default_factory=set)
+    newcomer_emails: set[str] = field(default_factory=set)  # of people nobody had just now
+    managers: set[str] = field(default_factory=set)
+
+
 #: Records checked at a time ahead of need: a statement's answer waits at most this long.
 _AHEAD = 50
 
@@ -200,33 +210,33 @@ class _Checks:
             checked.append(done)
         return checked
 
-    def keys(self, items: list[Raw]) -> tuple[set[str], set[str], set[str]]:
+    def keys(self, items: list[Raw], unknown: set[str]) -> _Keys:
         """The external ids, e-mail keys and managers' external ids the records name, read
         from the records as sent where they are not checked yet (a record whose checked value
-        differs, a rare e-mail normalised by the validator, is looked up again when checked)."""
-        ext_ids: set[str] = set()
-        emails: set[str] = set()
-        managers: set[str] = set()
+        differs, a rare e-mail normalised by the validator, is looked up again when checked).
+        The e-mails of records whose external id is ``unknown`` are kept apart."""
+        keys = _Keys()
         for index, raw, ext in items:
             done = self.done.get(index)
             if isinstance(done, RecordResult):
                 continue
+            email: object
+            manager: object
             if done is not None:
                 record = done[1]
-                ext_ids.add(record.external_id)
-                emails.add(record.email.lower())
-                if record.manager_external_id is not None:
-                    managers.add(record.manager_external_id)
+                ext, email, manager = record.external_id, record.email, record.manager_external_id
+            elif isinstance(raw, dict):
+                email, manager = raw.get("email"), raw.get("manager_external_id")
+            else:
                 continue
             if ext is not None:
-                ext_ids.add(ext)
-            if isinstance(raw, dict):
-                email, manager = raw.get("email"), raw.get("manager_external_id")
-                if isinstance(email, str):
-                    emails.add(email.strip().lower())
-                if isinstance(manager, str) and manager.strip():
-                    managers.add(manager.strip())
-        return ext_ids, emails, managers
+                keys.ext_ids.add(ext)
+            if isinstance(email, str):
+                emails = keys.newcomer_emails if ext in unknown else keys.emails
+                emails.add(email.strip().lower())
+            if isinstance(manager, str) and manager.strip():
+                keys.managers.add(manager.strip())
+        return keys
 
 
 @dataclass
@@ -415,9 +425,14 @@ class _Writer:
     async def write(
         self, items: list[Raw], unknown: set[str]
     ) -> tuple[list[RecordResult], set[uuid.UUID], Leaving]:
-        ext_ids, emails, managers = self.checks.keys(items)
-        await self._read(ext_ids - unknown, emails, managers)
-        self.looked_up[0].update(unknown)  # nobody had them a moment ago: as good as read
+        keys = self.checks.keys(items, unknown)
+        await self._read(keys.ext_ids - unknown, keys.emails, keys.managers)
+        # Nobody had these external ids a moment ago: as good as read. Nor are the e-mails of
+        # these newcomers looked up: the database's unique index guards them, and one taken
+        # after all (a person added by hand, to adopt; a colleague's address) makes the
+        # attempt collide, and the next look everyone up.
+        self.looked_up[0].update(unknown)
+        self.looked_up[1].update(keys.newcomer_emails)
         try:
             for start in range(0, len(items), SLICE):
                 checked = self.checks.of(items[start : start + SLICE])
