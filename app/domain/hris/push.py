@@ -351,6 +351,10 @@ async def apply_records(
         return await _attempts(session, actor, run, unsettled, checks)
     finally:
         ahead.cancel()
+        if ahead.done() and not ahead.cancelled():
+            # An error the checks ahead met, the page met too, checking the same record, and
+            # reports: the task's copy is only marked as read (not logged as lost).
+            ahead.exception()
 
 
 async def _attempts(
@@ -448,8 +452,9 @@ class _Writer:
                 await asyncio.sleep(0)  # it sends its statement before the next slice's checks
             await self._written()
         finally:
-            if self.writing is not None and not self.writing.done():
-                # Never leave a statement running on the connection (the attempt is over).
+            if self.writing is not None:
+                # Never leave a statement running on the connection: the attempt is over, and
+                # what failed first is what it reports.
                 with contextlib.suppress(Exception):
                     await self.writing
         linked = await _execute(self.session, self.actor, self.plan, self.keep_waiting, self.now)
