@@ -167,7 +167,7 @@ def validate(raw_records: list[Raw]) -> tuple[list[RecordResult], list[Parsed]]:
 
 @dataclass
 class _Keys:
-    """What a page's records name, to look up."""
+    """Keys of people: what a page's records name, or what an attempt has looked up."""
 
     ext_ids: set[str] = field(default_factory=set)
     emails: set[str] = field(default_factory=set)
@@ -418,7 +418,7 @@ class _Writer:
         self.now = utcnow()
         self.by_ext: dict[str, dict[str, Any]] = {}
         self.by_email: dict[str, dict[str, Any]] = {}
-        self.looked_up: tuple[set[str], set[str], set[str]] = (set(), set(), set())
+        self.looked_up = _Keys()  # what this attempt has read (or knows nobody has)
         # Managers: people already stored, or arriving in this very page.
         self.known: dict[str, uuid.UUID] = {}
         self.claimed: dict[str, int] = {}
@@ -435,8 +435,8 @@ class _Writer:
         # these newcomers looked up: the database's unique index guards them, and one taken
         # after all (a person added by hand, to adopt; a colleague's address) makes the
         # attempt collide, and the next look everyone up.
-        self.looked_up[0].update(unknown)
-        self.looked_up[1].update(keys.newcomer_emails)
+        self.looked_up.ext_ids |= unknown
+        self.looked_up.emails |= keys.newcomer_emails
         try:
             for start in range(0, len(items), SLICE):
                 checked = self.checks.of(items[start : start + SLICE])
@@ -493,20 +493,21 @@ class _Writer:
             self.by_email[row["email_key"]] = row
         for ext, employee_id in (await _manager_ids(self.session, managers)).items():
             self.known.setdefault(ext, employee_id)
-        seen_ext, seen_emails, seen_managers = self.looked_up
-        seen_ext |= ext_ids
-        seen_emails |= emails
-        seen_managers |= managers
+        self.looked_up.ext_ids |= ext_ids
+        self.looked_up.emails |= emails
+        self.looked_up.managers |= managers
 
     async def _read_missing(self, valid: list[Parsed]) -> None:
         """Look up what a checked record names that its raw form did not (rare)."""
-        seen_ext, seen_emails, seen_managers = self.looked_up
-        ext_ids = {r.external_id for _, r, _, _ in valid} - seen_ext
-        emails = {r.email.lower() for _, r, _, _ in valid} - seen_emails
-        managers = {r.manager_external_id for _, r, _, _ in valid} - seen_managers - {None}
+        seen = self.looked_up
+        ext_ids = {r.external_id for _, r, _, _ in valid} - seen.ext_ids
+        emails = {r.email.lower() for _, r, _, _ in valid} - seen.emails
+        managers = {
+            r.manager_external_id for _, r, _, _ in valid if r.manager_external_id is not None
+        } - seen.managers
         if ext_ids or emails or managers:
             await self._written()  # one statement at a time on the connection
-            await self._read(ext_ids, emails, {m for m in managers if m is not None})
+            await self._read(ext_ids, emails, managers)
 
     def _plan_slice(self, valid: list[Parsed]) -> None:
         plan, run, now = self.plan, self.run, self.now
