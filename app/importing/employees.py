@@ -129,19 +129,8 @@ def import_employees(
         modified_at_from=export.modified_at_from,
         ignored_columns=export.columns.ignored,
     )
-    with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
-        runner.run(_import(settings, export, errors, options, report, progress))
+    asyncio.run(_import(settings, export, errors, options, report, progress))
     return report
-
-
-def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop where it is installed (as the server runs on): the import is one
-    process doing its reading, checking and database traffic on one loop."""
-    try:
-        import uvloop  # not on every platform
-    except ImportError:  # pragma: no cover - Windows
-        return None
-    return uvloop.new_event_loop
 
 
 async def _import(
