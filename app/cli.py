@@ -433,7 +433,12 @@ def import_employees(
 
 @contextmanager
 def _progress_bar(console: Console, total: int) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar over the file's bytes, counting rows; yields what advances it."""
+    """A progress bar over the file's bytes, counting rows; yields what advances it.
+
+    It is redrawn as each batch is taken, not by rich's refresh thread: a second thread
+    running Python beside the import can be where the cycle collector happens to run, and
+    finalise the import's database connections there, away from their event loop.
+    """
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -443,11 +448,12 @@ def _progress_bar(console: Console, total: int) -> Iterator[Callable[[int, int],
         TextColumn("{task.fields[rows]} rows"),
         TimeElapsedColumn(),
         console=console,
+        auto_refresh=False,
     ) as bar:
         task = bar.add_task("import", total=max(total, 1), rows=0)
 
         def advance(rows: int, position: int) -> None:
-            bar.update(task, completed=position, rows=rows)
+            bar.update(task, completed=position, rows=rows, refresh=True)
 
         yield advance
         bar.update(task, completed=max(total, 1))
