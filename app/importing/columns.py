@@ -6,10 +6,14 @@ Nothing here touches the database or the domain, so the CLI can build its help f
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
+from operator import itemgetter
+
+import orjson
+import xxhash
 
 #: Header spellings taken for a field besides its own name. Headers are compared ignoring case,
 #: spaces, underscores and hyphens, so "Employee ID", "employee_id" and "employeeId" are one.
@@ -34,6 +38,12 @@ TRUE_WORDS = frozenset({"true", "yes", "y", "1", "active"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "inactive", "terminated"})
 # Spreadsheets write whole numbers as "5.0"; anything else is left for validation to refuse.
 _WHOLE_NUMBER = re.compile(r"^[+-]?\d+(\.0*)?$")
+
+
+#: The mark of a row's fingerprint (see ``ColumnMap.fingerprint``). A new mark is due whenever
+#: the same cells would make a different record (a conversion of ``cell_value`` changes): rows
+#: stored under the old one are then checked and written again once.
+FINGERPRINT_SCHEME = "csv1:"
 
 
 class MappingProblem(ValueError):
@@ -87,6 +97,33 @@ class ColumnMap:
     def _plan(self) -> tuple[tuple[str, int, bool], ...]:
         # Most cells are text as they are; only a few fields convert (a file has 100,000 rows).
         return tuple((name, at, name in _CONVERTED) for name, at in self.positions.items())
+
+    def fingerprint(self, cells: Sequence[str], width: int) -> str | None:
+        """A fingerprint of the cells a row's record is made of, its time left out (a row
+        that only moved on in time says nothing new), for a file ``width`` columns wide.
+
+        Equal fingerprints mean equal records: the same field read from the same text, in
+        whatever column order. The row is not mapped to compute it, which is the point: an
+        unchanged row of a re-import is settled without ever becoming a record. A row with
+        cells beyond the header's has none (it is refused, and must be checked).
+        """
+        count = len(cells)
+        if count != width:
+            if count > width:
+                if any(cell.strip() for cell in cells[width:]):
+                    return None
+            else:
+                cells = [*cells, *[""] * (width - count)]
+        pick, seed = self._fingerprinted
+        canonical = orjson.dumps(pick(cells))
+        return FINGERPRINT_SCHEME + xxhash.xxh3_128_hexdigest(canonical, seed=seed)
+
+    @cached_property
+    def _fingerprinted(self) -> tuple[Callable[[Sequence[str]], object], int]:
+        fields = sorted(name for name in self.positions if name != "modified_at")
+        # Which cell is which field is in the seed, so the cells alone are hashed per row.
+        seed = xxhash.xxh3_64_intdigest(orjson.dumps([FINGERPRINT_SCHEME, fields]))
+        return itemgetter(*(self.positions[name] for name in fields)), seed
 
 
 def map_columns(

@@ -179,18 +179,14 @@ class _InFlight:
     """A batch being pushed, and the people it names (external ids and e-mails)."""
 
     batch: list[Row]
-    people: set[object]
+    people: set[str | None]
     task: asyncio.Task[list[hris.RecordResult]]
 
 
-def _people_of(batch: list[Row]) -> set[object]:
-    people: set[object] = set()
-    for row in batch:
-        record = row.record
-        people.add(record.get("external_id"))
-        email = record.get("email")
-        people.add(email.lower() if isinstance(email, str) else email)
-    people.discard(None)
+def _people_of(batch: list[Row]) -> set[str | None]:
+    people: set[str | None] = {row.external_id for row in batch}
+    people.update(row.cell("email").lower() for row in batch)
+    people.difference_update((None, ""))
     return people
 
 
@@ -299,7 +295,9 @@ class _Sync:
     async def _push(
         self, session: AsyncSession, run_id: uuid.UUID | None, batch: list[Row]
     ) -> list[hris.RecordResult]:
-        records: list[Any] = [row.record for row in batch]
+        # The rows as they are: the push reads a row's record only if its fingerprint is
+        # not the one stored.
+        records: list[Any] = list(batch)
         if run_id is None:
             _run, results = await hris.push_delta(
                 session, self.actor, source=self.report.source, records=records

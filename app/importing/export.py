@@ -9,13 +9,19 @@ import csv
 import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from app.domain.hris.records import HrisRecord
-from app.importing.columns import ColumnMap, MappingProblem, map_columns, parse_mappings
+from app.domain.hris.records import HrisRecord, SourceRecord
+from app.importing.columns import (
+    ColumnMap,
+    MappingProblem,
+    map_columns,
+    parse_mappings,
+    timestamp,
+)
 
 if TYPE_CHECKING:
     from app.importing.employees import ImportReport
@@ -37,13 +43,38 @@ class ImportProblem(Exception):
         self.report = report
 
 
-@dataclass
-class Row:
-    """One data row of the file: where it starts, its cells, and the record made of them."""
+class Row(SourceRecord):
+    """One data row of the file: where it starts, its cells, and the record made of them.
 
-    line: int
-    cells: list[str]
-    record: dict[str, object]
+    The record is made when first needed: a row of a re-import that its fingerprint shows
+    unchanged is settled without one.
+    """
+
+    __slots__ = ("_export", "_record", "cells", "line")
+
+    def __init__(self, line: int, cells: list[str], export: EmployeeCsv) -> None:
+        super().__init__(*export.keys_of(cells))
+        self.line = line
+        self.cells = cells
+        self._export = export
+        self._record: dict[str, object] | None = None
+
+    @property
+    def record(self) -> dict[str, object]:
+        if self._record is None:
+            self._record = self._export.record_of(self.cells)
+        return self._record
+
+    def fields(self) -> dict[str, object]:
+        return self.record
+
+    def cell(self, name: str) -> str:
+        """The field's cell, stripped ("" when the file has no such column or the row is
+        short)."""
+        position = self._export.columns.positions.get(name)
+        if position is None or position >= len(self.cells):
+            return ""
+        return self.cells[position].strip()
 
 
 class EmployeeCsv:
@@ -133,24 +164,50 @@ class EmployeeCsv:
                 ) from exc
             yield cells
 
-    def rows(self) -> Iterator[Row]:
-        """The data rows, blank ones skipped, each with the line it starts on."""
+    def keys_of(self, cells: list[str]) -> tuple[str | None, datetime | None, str | None]:
+        """What a push reads of a row before its record: the external id, the time and the
+        fingerprint (see ``ColumnMap.fingerprint``)."""
+        external_id, at, width = self._keys
+        count = len(cells)
+        ext = cells[external_id].strip() if external_id < count else ""
+        if self.default_modified_at is not None:
+            modified_at: object = self.default_modified_at
+        else:
+            modified_at = timestamp(cells[at].strip()) if at < count else None
+        return (
+            ext if ext and len(ext) <= 255 else None,
+            modified_at if isinstance(modified_at, datetime) else None,
+            self.columns.fingerprint(cells, width),
+        )
+
+    @cached_property
+    def _keys(self) -> tuple[int, int, int]:
+        positions = self.columns.positions
+        return positions["external_id"], positions.get("modified_at", -1), len(self.header)
+
+    def record_of(self, cells: list[str]) -> dict[str, object]:
+        """The record a row's cells make."""
+        record = self.columns.record(cells)
         width = len(self.header)
-        line = self._reader.line_num + 1
-        for cells in self._rows():
-            start, line = line, self._reader.line_num + 1
-            record = self.columns.record(cells)
-            if not record and not "".join(cells).strip():
-                continue  # a blank row
-            extra = [c for c in cells[width:] if c.strip()] if len(cells) > width else None
+        if len(cells) > width:
+            extra = [c for c in cells[width:] if c.strip()]
             if extra:
                 # A stray delimiter shifts every cell after it: refuse the row rather than
                 # store values in the wrong fields. It is still pushed (and refused there),
                 # so a snapshot counts the person as seen and does not deactivate them.
                 record[EXTRA_CELLS] = extra
-            if self.default_modified_at is not None:
-                record["modified_at"] = self.default_modified_at
-            yield Row(line=start, cells=cells, record=record)
+        if self.default_modified_at is not None:
+            record["modified_at"] = self.default_modified_at
+        return record
+
+    def rows(self) -> Iterator[Row]:
+        """The data rows, blank ones skipped, each with the line it starts on."""
+        line = self._reader.line_num + 1
+        for cells in self._rows():
+            start, line = line, self._reader.line_num + 1
+            if not (cells and cells[0].strip()) and not "".join(cells).strip():
+                continue  # a blank row
+            yield Row(start, cells, self)
 
     def batches(self, size: int) -> Iterator[list[Row]]:
         """The data rows in lists of at most ``size``."""

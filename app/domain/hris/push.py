@@ -33,7 +33,14 @@ from app.db.types import utcnow, uuid7s
 from app.domain import audit, employees
 from app.domain.actors import Actor
 from app.domain.errors import Conflict
-from app.domain.hris.records import HrisRecord, columns_of, digest_matches, digest_of, reason_of
+from app.domain.hris.records import (
+    HrisRecord,
+    SourceRecord,
+    columns_of,
+    digest_matches,
+    digest_of,
+    reason_of,
+)
 
 EMPLOYEES = Employee.__table__  # type: ignore[attr-defined]
 #: The employees table again, as the manager side of a self-join (made once: building an
@@ -110,8 +117,38 @@ Raw = tuple[int, Any, str | None]
 
 
 def keyed(raw_records: list[Any]) -> list[Raw]:
-    """The records of a push with their positions and external ids (read once per push)."""
-    return [(index, raw, external_id_of(raw)) for index, raw in enumerate(raw_records)]
+    """The records of a push with their positions and external ids (read once per push).
+
+    A record may come in its source's own form (``SourceRecord``): it stays in that form
+    until its fingerprint is found to differ from the stored one, unless it has none.
+    """
+    keyed_records: list[Raw] = []
+    for index, raw in enumerate(raw_records):
+        if type(raw) is not dict and isinstance(raw, SourceRecord):
+            if raw.fingerprint is not None:
+                keyed_records.append((index, raw, raw.external_id))
+                continue
+            raw = raw.fields()
+        keyed_records.append((index, raw, external_id_of(raw)))
+    return keyed_records
+
+
+def _fields(raw: Any) -> Any:
+    """A record as a source would push it, read from its source's form if it is one."""
+    return raw.fields() if isinstance(raw, SourceRecord) else raw
+
+
+def _fingerprints(raw_records: list[Raw]) -> dict[int, str]:
+    """Each record's fingerprint: what its source took of its own form, or else its digest
+    (``keyed`` has read every form without a fingerprint)."""
+    digests: dict[int, str] = {}
+    for index, raw, _ in raw_records:
+        if isinstance(raw, SourceRecord):
+            if raw.fingerprint is not None:
+                digests[index] = raw.fingerprint
+        elif isinstance(raw, dict):
+            digests[index] = digest_of(raw)
+    return digests
 
 
 #: Position in the push, the record, its fingerprint, and the record as it was sent.
@@ -254,13 +291,13 @@ async def settle_unchanged(
     session: AsyncSession, run: HrisRun, raw_records: list[Raw]
 ) -> tuple[list[RecordResult], Unsettled]:
     """Settle the records that repeat what is stored (the common case of a full sync): they
-    are reported unchanged, or stale when older, without being parsed. The others are left
-    for validation and the locked write."""
+    are reported unchanged, or stale when older, without being parsed (nor, if they came in
+    their source's own form, read into records). The others are left for validation and the
+    locked write."""
     counted = Counter(key for _, _, key in raw_records)
     wanted = [k for k, n in counted.items() if k is not None and n == 1]
     stored: dict[str, Any] = {}
     unknown: set[str] = set()
-    digests: dict[int, str] = {}
     if wanted:
         dialect = session.get_bind().dialect.name
         # Only the external id in the query: it is the one selective index, and a planner
@@ -275,23 +312,32 @@ async def settle_unchanged(
         reading = asyncio.ensure_future(session.execute(stmt))
         await asyncio.sleep(0)  # the query goes out; the fingerprints are taken meanwhile
         try:
-            digests = {i: digest_of(raw) for i, raw, _ in raw_records if isinstance(raw, dict)}
+            digests = _fingerprints(raw_records)
         finally:
             found = (await reading).all()
         stored = {row[0]: row for row in found if row[4] == run.source and row[3] is not None}
         unknown = set(wanted).difference(row[0] for row in found)
+    else:
+        digests = _fingerprints(raw_records)
     settled: list[RecordResult] = []
     rest: list[Raw] = []
     for index, raw, key in raw_records:
         row = stored.get(key) if key is not None else None
-        at = _timestamp(raw.get("modified_at")) if row is not None else None
+        if row is None:
+            rest.append((index, _fields(raw), key))
+            continue
+        if isinstance(raw, SourceRecord):
+            at = raw.modified_at
+        else:
+            at = _timestamp(raw.get("modified_at"))
+        digest = digests.get(index)
         if (
-            row is None
-            or at is None
+            at is None
             or at > row[2]
-            or not digest_matches(raw, row[3], digests.get(index))
+            # A form is read into a record only for a fingerprint of another scheme.
+            or (row[3] != digest and not digest_matches(_fields(raw), row[3], digest))
         ):
-            rest.append((index, raw, key))
+            rest.append((index, _fields(raw), key))
         elif at == row[2]:
             settled.append(RecordResult(index, key, "unchanged", employee_id=row[1]))
         else:
