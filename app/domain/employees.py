@@ -232,10 +232,18 @@ async def _check_unique(
     exclude: uuid.UUID | None,
 ) -> None:
     if email is not None:
-        stmt = select(col(Employee.id)).where(col(Employee.email_key) == email.lower())
+        by_email = select(col(Employee.id), col(Employee.scim_removed_at)).where(
+            col(Employee.email_key) == email.lower()
+        )
         if exclude is not None:
-            stmt = stmt.where(col(Employee.id) != exclude)
-        if await session.scalar(stmt):
+            by_email = by_email.where(col(Employee.id) != exclude)
+        holder = (await session.execute(by_email)).first()
+        if holder is not None:
+            # Whoever is told "taken" (an identity provider) cannot see a removed user: say
+            # whose it was and what frees it.
+            former = await session.get(Employee, holder[0]) if holder[1] is not None else None
+            if former is not None:
+                raise FormerEmployeeEmail(email, former)
             raise Conflict(
                 f"an employee with e-mail {email} already exists",
                 field="email",

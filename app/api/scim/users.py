@@ -224,9 +224,12 @@ async def _apply(
         data = employees.EmployeeUpdate(**changes)
     except ValidationError as exc:
         raise mapping.field_errors(exc) from None
-    return await employees.update_employee(
-        session, actor, employee.id, data=data, expected_version=version, via=Scope.SCIM
-    )
+    try:
+        return await employees.update_employee(
+            session, actor, employee.id, data=data, expected_version=version, via=Scope.SCIM
+        )
+    except employees.FormerEmployeeEmail as exc:
+        raise _recycled_username(exc) from None
 
 
 async def _locked(session: AsyncSession, actor: Actor, user_id: str) -> Employee:

@@ -10,7 +10,14 @@ from typing import Any
 import httpx
 
 from app.db.engine import Database
-from tests.api.scim.conftest import assert_scim_error, create_user, headers, okta_user, stored
+from tests.api.scim.conftest import (
+    assert_scim_error,
+    create_user,
+    headers,
+    okta_user,
+    patch_body,
+    stored,
+)
 from tests.factories import Factory, Person, Service
 
 API = "/api/v1"
@@ -168,6 +175,40 @@ async def test_a_recycled_username_does_not_hand_over_the_former_employees_recor
     )
     assert (await stored(db, former["id"])).scim_removed_at is not None
     assert await _found(client, idp, f'userName eq "{former["userName"]}"') == []
+
+
+async def test_a_live_user_renamed_to_a_removed_users_username_is_told_whose_it_was(
+    client: httpx.AsyncClient, idp: Service, factory: Factory, db: Database
+) -> None:
+    former = await create_user(client, idp, _user(1, external_id="X1"))
+    await _delete(client, idp, former["id"])
+    colleague = await create_user(client, idp, _user(2, external_id="X2"))
+    renamed = patch_body({"op": "replace", "path": "userName", "value": former["userName"]})
+    replaced = _user(2, user_name=former["userName"], external_id="X2")
+
+    for response in (
+        await client.patch(
+            f"/scim/v2/Users/{colleague['id']}", headers=headers(idp), json=renamed
+        ),
+        await client.put(f"/scim/v2/Users/{colleague['id']}", headers=headers(idp), json=replaced),
+    ):
+        error = assert_scim_error(response, 409, "uniqueness")
+        # The identity provider cannot see the removed user: the answer names them and what
+        # frees the address, not just "it exists".
+        assert "deprovisioned with another externalId (X1)" in error["detail"]
+        assert f"PATCH /api/v1/employees/{former['id']}" in error["detail"]
+    assert (await stored(db, colleague["id"])).email == colleague["userName"]
+    # An admin editing by hand is told the same, in the REST API's terms.
+    admin = await factory.admin()
+    etag = (await _record(client, admin, colleague["id"])).headers["ETag"]
+    by_hand = await client.patch(
+        f"{API}/employees/{colleague['id']}",
+        headers={**admin.headers, "If-Match": etag},
+        json={"email": former["userName"]},
+    )
+    assert by_hand.status_code == 409, by_hand.text
+    assert by_hand.json()["rule"] == "unique_email_of_former_employee"
+    assert former["id"] in by_hand.json()["detail"]
 
 
 async def test_once_an_admin_renames_the_former_employee_the_address_goes_to_a_new_record(
