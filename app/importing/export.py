@@ -171,9 +171,9 @@ class EmployeeCsv:
         count = len(cells)
         ext = cells[external_id].strip() if external_id < count else ""
         if self.default_modified_at is not None:
-            modified_at: object = self.default_modified_at
+            modified_at: object = self.default_modified_at  # the file has no such column
         else:
-            modified_at = timestamp(cells[at].strip()) if at < count else None
+            modified_at = timestamp(cells[at].strip()) if 0 <= at < count else None
         return (
             ext if ext and len(ext) <= 255 else None,
             modified_at if isinstance(modified_at, datetime) else None,
