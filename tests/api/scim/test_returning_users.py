@@ -187,9 +187,7 @@ async def test_a_live_user_renamed_to_a_removed_users_username_is_told_whose_it_
     replaced = _user(2, user_name=former["userName"], external_id="X2")
 
     for response in (
-        await client.patch(
-            f"/scim/v2/Users/{colleague['id']}", headers=headers(idp), json=renamed
-        ),
+        await client.patch(f"/scim/v2/Users/{colleague['id']}", headers=headers(idp), json=renamed),
         await client.put(f"/scim/v2/Users/{colleague['id']}", headers=headers(idp), json=replaced),
     ):
         error = assert_scim_error(response, 409, "uniqueness")
