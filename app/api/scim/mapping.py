@@ -64,23 +64,37 @@ REQUIRED: Final = frozenset({"email", "given_name", "family_name"})
 DEFAULT_TIME_ZONE: Final[str] = EmployeeCreate.model_fields["time_zone"].default
 
 
-def version_tag(version: int) -> str:
-    """The weak entity tag of a version (``W/"3"``): the same in ``ETag`` and meta.version."""
-    return f'W/"{version}"'
+def entity_tag(employee: Employee, manager: Employee | None) -> str:
+    """What a user's entity tag names: its version, and its manager's when it has one (the
+    user shows the manager's name, which the manager's own edits change).
+
+    ``3`` or ``3.7``; a client's cached user is current while the tag is the same.
+    """
+    if manager is None:
+        return str(employee.version)
+    return f"{employee.version}.{manager.version}"
+
+
+def version_tag(tag: str) -> str:
+    """The weak entity tag (``W/"3.7"``): the same in ``ETag`` and meta.version."""
+    return f'W/"{tag}"'
 
 
 def to_scim(
     employee: Employee,
     *,
     location: str | None = None,
-    manager_name: str | None = None,
+    manager_record: Employee | None = None,
     manager_location: str | None = None,
 ) -> ScimUser:
-    """The SCIM User of an employee (``location`` set: with meta, for a response)."""
+    """The SCIM User of an employee (``location`` set: with meta, for a response), its linked
+    manager's record given where the response names them."""
     manager: Manager | None = None
     if employee.manager_id is not None:
         manager = Manager(
-            value=str(employee.manager_id), ref=manager_location, display_name=manager_name
+            value=str(employee.manager_id),
+            ref=manager_location,
+            display_name=manager_record.display_name if manager_record else None,
         )
     elif employee.manager_external_id is not None:
         # Named by the source but not provisioned yet: linked when they arrive.
@@ -104,7 +118,7 @@ def to_scim(
             created=employee.created_at,
             last_modified=employee.updated_at,
             location=location,
-            version=version_tag(employee.version),
+            version=version_tag(entity_tag(employee, manager_record)),
         ),
     )
     user[EnterpriseUser] = EnterpriseUser(

@@ -111,8 +111,9 @@ def dump(resource: Any, parameters: ResponseParameters[Any] | None = None) -> di
     return body
 
 
-def expected_version(request: Request, current: int) -> int | None:
-    """The version ``If-Match`` names, checked against the stored one (412 when it differs).
+def expected_version(request: Request, current: int, tag: str) -> int | None:
+    """The version ``If-Match`` holds a write to: ``current`` when the header names the
+    resource's entity tag ``tag`` (412 when it names another).
 
     ``If-Match`` is optional in SCIM (Okta and Entra ID never send it); ``*`` matches any
     version. Tags compare by their value whether sent weak or strong, as SCIM clients echo the
@@ -124,20 +125,20 @@ def expected_version(request: Request, current: int) -> int | None:
     if header.strip() == "*":
         return None
     tags = {m.group(1) for part in header.split(",") if (m := _ENTITY_TAG.fullmatch(part))}
-    if str(current) not in tags:
+    if tag not in tags:
         raise PreconditionFailed(
-            f"If-Match does not name the current version ({current}); fetch the user again"
+            f'If-Match does not name the current version (W/"{tag}"); fetch the user again'
         )
     return current
 
 
-def not_modified(request: Request, current: int) -> bool:
-    """Whether ``If-None-Match`` names the current version (a GET then answers 304)."""
+def not_modified(request: Request, tag: str) -> bool:
+    """Whether ``If-None-Match`` names the entity tag ``tag`` (a GET then answers 304)."""
     header = request.headers.get("if-none-match")
     if header is None:
         return False
     tags = {m.group(1) for part in header.split(",") if (m := _ENTITY_TAG.fullmatch(part))}
-    return header.strip() == "*" or str(current) in tags
+    return header.strip() == "*" or tag in tags
 
 
 def _integer(name: str, value: Any) -> int | None:

@@ -68,16 +68,31 @@ def _location(request: Request, employee_id: uuid.UUID) -> str:
     return str(request.url_for("scim_get_user", user_id=str(employee_id)))
 
 
+def _manager_of(employee: Employee, managers: dict[uuid.UUID, Employee]) -> Employee | None:
+    return managers.get(employee.manager_id) if employee.manager_id else None
+
+
 def _representation(
     request: Request, employee: Employee, managers: dict[uuid.UUID, Employee]
 ) -> ScimUser:
-    manager = managers.get(employee.manager_id) if employee.manager_id else None
+    manager = _manager_of(employee, managers)
     return mapping.to_scim(
         employee,
         location=_location(request, employee.id),
-        manager_name=manager.display_name if manager else None,
+        manager_record=manager,
         manager_location=_location(request, manager.id) if manager else None,
     )
+
+
+async def _expected_version(
+    request: Request, session: AsyncSession, actor: Actor, employee: Employee
+) -> int | None:
+    """The version ``If-Match`` holds the write to (412 when it names another tag)."""
+    if not request.headers.get("if-match", "").strip():
+        return None
+    managers = await _managers(session, actor, [employee])
+    tag = mapping.entity_tag(employee, _manager_of(employee, managers))
+    return expected_version(request, employee.version, tag)
 
 
 async def _answer(
@@ -87,10 +102,14 @@ async def _answer(
     employee: Employee,
     *,
     status: int = 200,
+    managers: dict[uuid.UUID, Employee] | None = None,
 ) -> Response:
     """One user, with its ETag (and Location when just created)."""
-    user = _representation(request, employee, await _managers(session, actor, [employee]))
-    headers = {"ETag": mapping.version_tag(employee.version)}
+    if managers is None:
+        managers = await _managers(session, actor, [employee])
+    user = _representation(request, employee, managers)
+    tag = mapping.entity_tag(employee, _manager_of(employee, managers))
+    headers = {"ETag": mapping.version_tag(tag)}
     if status == 201:
         headers["Location"] = _location(request, employee.id)
     return message(dump(user, query_parameters(request)), status=status, headers=headers)
@@ -162,9 +181,11 @@ async def get_user(
 ) -> Response:
     """One user (404 for unknown ids and for users removed by DELETE)."""
     employee = await _provisioned(session, actor, user_id)
-    if not_modified(request, employee.version):
-        return Response(status_code=304, headers={"ETag": mapping.version_tag(employee.version)})
-    return await _answer(request, session, actor, employee)
+    managers = await _managers(session, actor, [employee])
+    tag = mapping.entity_tag(employee, _manager_of(employee, managers))
+    if not_modified(request, tag):
+        return Response(status_code=304, headers={"ETag": mapping.version_tag(tag)})
+    return await _answer(request, session, actor, employee, managers=managers)
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,7 +345,7 @@ async def replace_user(
     (kept) and the required userName and name (400)."""
     user = _user(quirks.resource(await read_json(request)), Context.RESOURCE_REPLACEMENT_REQUEST)
     employee = await _locked(session, actor, user_id)
-    version = expected_version(request, employee.version)
+    version = await _expected_version(request, session, actor, employee)
     changes = mapping.changes_for_replacement(mapping.to_scim(employee), user)
     employee = await _apply(session, actor, employee, changes, version=version)
     await session.commit()
@@ -338,7 +359,7 @@ async def patch_user(
     """Apply a PatchOp (add, replace, remove; with or without path) and answer the user."""
     operations = patching.read(await read_json(request))
     employee = await _locked(session, actor, user_id)
-    version = expected_version(request, employee.version)
+    version = await _expected_version(request, session, actor, employee)
     current = mapping.to_scim(employee)
     changes = mapping.changes_for_patch(current, patching.apply(operations, current))
     employee = await _apply(session, actor, employee, changes, version=version)
@@ -352,7 +373,7 @@ async def delete_user(
 ) -> Response:
     """Deprovision a user: deactivated and gone from SCIM (404 after), the record kept."""
     employee = await _locked(session, actor, user_id)
-    version = expected_version(request, employee.version)
+    version = await _expected_version(request, session, actor, employee)
     await employees.deprovision_employee(session, actor, employee.id, expected_version=version)
     await session.commit()
     return Response(status_code=204)

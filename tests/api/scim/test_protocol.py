@@ -14,6 +14,7 @@ from app.config import Settings
 from app.db.engine import Database
 from app.main import create_app
 from tests.api.scim.conftest import (
+    ENTERPRISE,
     ERROR,
     PATCH_OP,
     SCIM_JSON,
@@ -336,6 +337,50 @@ async def test_etags_follow_the_version(client: httpx.AsyncClient, idp: Service)
     assert (
         await client.get(url, headers={**idp.headers, "If-None-Match": 'W/"1"'})
     ).status_code == 200
+
+
+async def test_a_reports_etag_follows_the_manager_name_it_shows(
+    client: httpx.AsyncClient, idp: Service
+) -> None:
+    manager = await create_user(client, idp, okta_user(1))
+    report = await create_user(
+        client, idp, {**okta_user(2), ENTERPRISE: {"manager": {"value": manager["id"]}}}
+    )
+    url = f"/scim/v2/Users/{report['id']}"
+    read = await client.get(url, headers=idp.headers)
+    cached = read.headers["etag"]
+    assert cached == read.json()["meta"]["version"]
+    assert read.json()[ENTERPRISE]["manager"]["displayName"] == manager["displayName"]
+    assert (
+        await client.get(url, headers={**idp.headers, "If-None-Match": cached})
+    ).status_code == 304
+
+    # The manager is renamed: the report's own record is untouched, but what it shows is not.
+    renamed = await client.patch(
+        f"/scim/v2/Users/{manager['id']}",
+        headers=headers(idp),
+        json=patch_body({"op": "replace", "path": "displayName", "value": "Dr. Manager"}),
+    )
+    assert renamed.status_code == 200, renamed.text
+    again = await client.get(url, headers={**idp.headers, "If-None-Match": cached})
+
+    assert again.status_code == 200
+    assert again.json()[ENTERPRISE]["manager"]["displayName"] == "Dr. Manager"
+    fresh = again.headers["etag"]
+    assert fresh != cached
+    assert again.json()["meta"]["version"] == fresh
+    listed = await client.get(
+        "/scim/v2/Users", headers=headers(idp), params={"filter": f'id eq "{report["id"]}"'}
+    )
+    assert listed.json()["Resources"][0]["meta"]["version"] == fresh
+    # A write held to what the client last saw: the old tag is stale, the new one current.
+    title = patch_body({"op": "replace", "path": "title", "value": "Engineer"})
+    assert_scim_error(
+        await client.patch(url, headers=headers(idp, **{"If-Match": cached}), json=title), 412
+    )
+    written = await client.patch(url, headers=headers(idp, **{"If-Match": fresh}), json=title)
+    assert written.status_code == 200, written.text
+    assert written.headers["etag"] not in (cached, fresh)
 
 
 async def test_if_match_guards_changes(
