@@ -20,6 +20,7 @@ from app.importing.columns import REQUIRED_COLUMNS, describe_columns
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from app.db.engine import Database
     from app.importing.employees import ImportReport
 
 cli = typer.Typer(help="Revmentor: reverse-mentoring programs, as a service.", no_args_is_help=True)
@@ -45,18 +46,24 @@ def _settings() -> Settings:
 async def _migrate(settings: Settings) -> tuple[str | None, str | None]:
     """Bring the database to the latest migration; its revision and the head afterwards."""
     from app.db.engine import Database
-    from app.db.revision import SCHEMA_HEAD, is_at_head
 
     db = Database(settings)
     try:
-        if await is_at_head(db.engine):
-            return SCHEMA_HEAD, SCHEMA_HEAD  # the common case, without loading Alembic
-        from app.db.migrations import revision_status, upgrade
-
-        await upgrade(db.engine)
-        return await revision_status(db.engine)
+        return await _migrate_on(db)
     finally:
         await db.dispose()
+
+
+async def _migrate_on(db: Database) -> tuple[str | None, str | None]:
+    """``_migrate`` through a database the caller goes on using."""
+    from app.db.revision import SCHEMA_HEAD, is_at_head
+
+    if await is_at_head(db.engine):
+        return SCHEMA_HEAD, SCHEMA_HEAD  # the common case, without loading Alembic
+    from app.db.migrations import revision_status, upgrade
+
+    await upgrade(db.engine)
+    return await revision_status(db.engine)
 
 
 @cli.command()
@@ -409,10 +416,15 @@ def import_employees(
             ) as export,
             open_errors(export, errors) as errors_file,
         ):
-            asyncio.run(_migrate(settings))
-            settle_startup_heap()  # a long run over a large file, with all it needs loaded
+            # A long run over a large file, with all it needs loaded. What start-up left for
+            # the collector is freed as the command exits: collecting it first would walk every
+            # object loaded.
+            settle_startup_heap(collect=False)
             with _progress_bar(Console(stderr=True), export.size) as progress:
-                report = run_import(settings, export, errors_file, options, progress)
+                # The schema is checked (or migrated) on the import's own connections.
+                report = run_import(
+                    settings, export, errors_file, options, progress, prepare=_migrate_on
+                )
     except ImportProblem as exc:
         if exc.report is not None and exc.report.rows:
             _print_import_report(exc.report)

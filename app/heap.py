@@ -20,17 +20,20 @@ OLDER_THRESHOLD = 20
 _settled = False
 
 
-def settle_startup_heap() -> None:
+def settle_startup_heap(*, collect: bool = True) -> None:
     """Once start-up has loaded what the process keeps for its lifetime: collect what start-up
     left, put the rest out of the collector's reach (``gc.freeze``), and collect less often.
 
     Done once per process; reference counting frees nearly everything a request or a batch
-    makes, and the collector still finds cycles, only in larger steps.
+    makes, and the collector still finds cycles, only in larger steps. A short-lived command
+    may skip the collection (``collect=False``): what start-up left is then kept until it
+    exits, a few dozen objects, instead of walking every object loaded to find them.
     """
     global _settled
     if _settled:
         return
     _settled = True
-    gc.collect()
+    if collect:
+        gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, OLDER_THRESHOLD, OLDER_THRESHOLD)

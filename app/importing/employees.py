@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,8 +119,12 @@ def import_employees(
     errors: ErrorsFile,
     options: ImportOptions,
     progress: ProgressCallback,
+    *,
+    prepare: Callable[[Database], Awaitable[object]] | None = None,
 ) -> ImportReport:
-    """Push the export's rows through the HRIS sync services; report what happened."""
+    """Push the export's rows through the HRIS sync services; report what happened.
+
+    ``prepare`` runs first, on the import's database (the CLI checks the schema with it)."""
     report = ImportReport(
         path=export.path,
         errors_path=errors.path,
@@ -129,7 +133,7 @@ def import_employees(
         modified_at_from=export.modified_at_from,
         ignored_columns=export.columns.ignored,
     )
-    asyncio.run(_import(settings, export, errors, options, report, progress))
+    asyncio.run(_import(settings, export, errors, options, report, progress, prepare))
     return report
 
 
@@ -140,10 +144,13 @@ async def _import(
     options: ImportOptions,
     report: ImportReport,
     progress: ProgressCallback,
+    prepare: Callable[[Database], Awaitable[object]] | None,
 ) -> None:
     db = Database(settings)
     sync = _Sync(db, export, errors, options, report, progress)
     try:
+        if prepare is not None:
+            await prepare(db)
         if not options.dry_run:
             await sync.run(lambda: _own_transaction(db))
             return
