@@ -8,10 +8,11 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from typer.core import TyperGroup
 
 from app.config import ConfigurationError, Settings, check_settings, get_settings
 from app.domain.errors import DomainError
@@ -23,7 +24,33 @@ if TYPE_CHECKING:
     from app.db.engine import Database
     from app.importing.employees import ImportReport
 
-cli = typer.Typer(help="Revmentor: reverse-mentoring programs, as a service.", no_args_is_help=True)
+
+class _Commands(TyperGroup):
+    """The commands, each of which says so in one line when the database cannot be used (not
+    reached, the login refused), instead of printing a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            from app.db.engine import database_failure, shown_url
+
+            failure = database_failure(exc)
+            if failure is None:
+                raise
+            url = shown_url(get_settings().database_url)
+            typer.echo(f"error: cannot use the database at {url}: {failure}", err=True)
+            raise typer.Exit(EXIT_DATABASE_FAILED) from exc
+
+
+#: The exit code of any command that could not use the database.
+EXIT_DATABASE_FAILED = 1
+
+cli = typer.Typer(
+    cls=_Commands,
+    help="Revmentor: reverse-mentoring programs, as a service.",
+    no_args_is_help=True,
+)
 token_cli = typer.Typer(help="Issue and revoke API tokens.", no_args_is_help=True)
 cli.add_typer(token_cli, name="token")
 import_cli = typer.Typer(help="Import records from files.", no_args_is_help=True)
@@ -299,9 +326,10 @@ IMPORT_EMPLOYEES_EPILOG = "\n\n".join(
         "--dry-run does all of it in one transaction, one batch at a time, and rolls it back, "
         "so the outcomes it reports are the real ones.",
         "[b]Exit codes.[/b] 0 done (rejected rows are reported, not fatal); 1 the file cannot "
-        "be read, its columns cannot be mapped, or the import stopped (the message says how "
-        "far it got); 2 usage or configuration error; 3 the snapshot is held by the circuit "
-        "breaker (REVMENTOR_HRIS_MAX_DEACTIVATION_SHARE) until an admin approves or rejects it "
+        "be read, its columns cannot be mapped, the database cannot be used, or the import "
+        "stopped (the message says how far it got); 2 usage or configuration error; 3 the "
+        "snapshot is held by the circuit breaker (REVMENTOR_HRIS_MAX_DEACTIVATION_SHARE) until "
+        "an admin approves or rejects it "
         "(a dry run only reports that it would be).",
     ]
 )

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from app.cli import cli
+from app.cli import EXIT_DATABASE_FAILED, cli
 from app.config import Settings, get_settings
 from app.db.engine import Database
 from app.db.models import Employee
@@ -24,6 +24,7 @@ from app.domain.actors import Actor, ActorKind
 from app.domain.errors import Unauthenticated
 from app.domain.tokens import authenticate_token
 from tests.conftest import TEST_DATABASE, _create_postgres_database, _drop_postgres_database
+from tests.live_server import free_port
 
 COMMITTED_OPENAPI = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
 
@@ -309,3 +310,23 @@ def test_production_mode_names_only_what_is_still_wrong(
     assert "SQLite" in result.stderr
     assert "REVMENTOR_SECRET_KEY" not in result.stderr
     assert "REVMENTOR_DOCS_ENABLED" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["demo"], ["serve"]])
+def test_a_database_that_cannot_be_reached_is_one_line_not_a_traceback(
+    environment: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    port = free_port()  # nothing listens there
+    url = f"postgresql+asyncpg://revmentor:s3cret@127.0.0.1:{port}/revmentor"
+    environment.setenv("REVMENTOR_DATABASE_URL", url)
+
+    result = run(*command)
+
+    assert result.exit_code == EXIT_DATABASE_FAILED
+    assert result.stderr.startswith(
+        f"error: cannot use the database at postgresql+asyncpg://revmentor:***@127.0.0.1:{port}"
+        "/revmentor: "
+    )
+    assert "Connect call failed" in result.stderr
+    assert "s3cret" not in result.output
+    assert "ConnectionRefusedError" not in result.output  # no traceback of it

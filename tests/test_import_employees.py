@@ -708,6 +708,58 @@ def test_a_file_that_breaks_half_way_aborts_the_snapshot_and_deactivates_nobody(
     assert retry.exit_code == 0, retry.output
 
 
+def test_a_database_that_fails_half_way_is_reported_with_how_far_the_import_got(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from app.domain import hris
+
+    real_push = hris.push_delta
+    pushes = 0
+
+    async def push_then_lose_the_server(*args: Any, **kwargs: Any) -> Any:
+        nonlocal pushes
+        pushes += 1
+        if pushes == 2:
+            lost = ConnectionResetError("server closed the connection unexpectedly")
+            raise OperationalError("INSERT INTO employees ...", {}, lost)
+        return await real_push(*args, **kwargs)
+
+    monkeypatch.setattr(hris, "push_delta", push_then_lose_the_server)
+    file = write_csv(tmp_path / "people.csv", HEADER, people(*range(1500)))
+
+    result = import_file(file, "--parallel", "1")
+
+    assert result.exit_code == EXIT_IMPORT_FAILED
+    assert (
+        "error: the database failed: server closed the connection unexpectedly; the 1000 rows "
+        "up to line 1001 were pushed (1 batch) and stay applied" in result.stderr
+    )
+    # No traceback of the failure: the message says it all.
+    assert "ConnectionResetError" not in result.output
+    assert len(employees(database_url)) == 1000
+
+
+def test_a_database_that_cannot_be_reached_stops_the_import_before_it_starts(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.live_server import free_port
+
+    port = free_port()
+    monkeypatch.setenv("REVMENTOR_DATABASE_URL", f"postgresql+asyncpg://u:pw@127.0.0.1:{port}/x")
+    get_settings.cache_clear()
+    file = write_csv(tmp_path / "people.csv", HEADER, people(1))
+
+    result = import_file(file)
+
+    assert result.exit_code == 1
+    assert f"error: cannot use the database at postgresql+asyncpg://u:***@127.0.0.1:{port}/x" in (
+        result.stderr
+    )
+    assert "ConnectionRefusedError" not in result.output
+
+
 def test_a_byte_order_mark_is_not_part_of_the_first_column(
     database_url: str, tmp_path: Path
 ) -> None:

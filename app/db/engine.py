@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -41,6 +42,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # filters) missed "ZOË" for "zoë". No index or constraint is built on lower(): one would
     # hold values another SQLite client, without this function, computes differently.
     dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+
+
+def database_failure(exc: BaseException) -> str | None:
+    """One line on a failure to use the database: it cannot be reached, refused the login,
+    went away or answered with an error (in the driver's own words, not SQLAlchemy's page
+    of statement and parameters). ``None`` for any other exception."""
+    if isinstance(exc, DBAPIError):
+        return str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def shown_url(url: str) -> str:
+    """A database URL as it may be printed: its password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def ensure_sqlite_directory(url: str) -> None:

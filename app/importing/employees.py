@@ -22,7 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.db.engine import Database
+from app.db.engine import Database, database_failure
 from app.db.models import HrisRun
 from app.domain import hris
 from app.domain.actors import Actor
@@ -246,6 +246,10 @@ class _Sync:
             aborted = await self._abort(run_id) if not self.options.dry_run else None
             if isinstance(exc, DomainError | ImportProblem):
                 raise ImportProblem(self._stopped(str(exc), aborted), self.report) from exc
+            failure = database_failure(exc)
+            if failure is not None:  # it went away, or refused: say how far the import got
+                why = f"the database failed: {failure}"
+                raise ImportProblem(self._stopped(why, aborted), self.report) from exc
             raise
 
     @property
@@ -347,16 +351,17 @@ class _Sync:
 
     def _stopped(self, why: str, aborted: str | None) -> str:
         report = self.report
+        batches = "1 batch" if report.batches == 1 else f"{report.batches} batches"
         parts = [why]
         if report.rows and not self.options.dry_run and not report.not_pushed:
             parts.append(
                 f"the {report.rows} rows up to line {report.last_line} were pushed "
-                f"({report.batches} batches) and stay applied"
+                f"({batches}) and stay applied"
             )
         elif report.rows and not self.options.dry_run:
             failed = ", ".join(f"{first} to {last}" for first, last in report.not_pushed)
             parts.append(
-                f"{report.rows} rows ({report.batches} batches) were pushed and stay applied, "
+                f"{report.rows} rows ({batches}) were pushed and stay applied, "
                 f"but not the rows on lines {failed}"
             )
         if aborted is not None:
