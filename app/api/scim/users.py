@@ -72,6 +72,10 @@ def _manager_of(employee: Employee, managers: dict[uuid.UUID, Employee]) -> Empl
     return managers.get(employee.manager_id) if employee.manager_id else None
 
 
+def _tag(employee: Employee, managers: dict[uuid.UUID, Employee]) -> str:
+    return mapping.entity_tag(employee, _manager_of(employee, managers))
+
+
 def _representation(
     request: Request, employee: Employee, managers: dict[uuid.UUID, Employee]
 ) -> ScimUser:
@@ -91,8 +95,7 @@ async def _expected_version(
     if not request.headers.get("if-match", "").strip():
         return None
     managers = await _managers(session, actor, [employee])
-    tag = mapping.entity_tag(employee, _manager_of(employee, managers))
-    return expected_version(request, employee.version, tag)
+    return expected_version(request, employee.version, _tag(employee, managers))
 
 
 async def _answer(
@@ -108,7 +111,7 @@ async def _answer(
     if managers is None:
         managers = await _managers(session, actor, [employee])
     user = _representation(request, employee, managers)
-    tag = mapping.entity_tag(employee, _manager_of(employee, managers))
+    tag = _tag(employee, managers)
     headers = {"ETag": mapping.version_tag(tag)}
     if status == 201:
         headers["Location"] = _location(request, employee.id)
@@ -182,7 +185,7 @@ async def get_user(
     """One user (404 for unknown ids and for users removed by DELETE)."""
     employee = await _provisioned(session, actor, user_id)
     managers = await _managers(session, actor, [employee])
-    tag = mapping.entity_tag(employee, _manager_of(employee, managers))
+    tag = _tag(employee, managers)
     if not_modified(request, tag):
         return Response(status_code=304, headers={"ETag": mapping.version_tag(tag)})
     return await _answer(request, session, actor, employee, managers=managers)
