@@ -804,7 +804,7 @@ async def _manager_ids(session: AsyncSession, refs: set[str]) -> dict[str, uuid.
     return found
 
 
-EMPTY_PROFILE = {"skills": "'[]'", "interests": "'[]'", "languages": "'[]'"}
+EMPTY_PROFILE: dict[str, list[str]] = {"skills": [], "interests": [], "languages": []}
 
 
 async def _execute(
