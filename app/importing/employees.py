@@ -36,6 +36,7 @@ from app.importing.export import (
     Row,
     extra_cells_reason,
 )
+from app.loop import run
 
 #: The outcomes of a record, in the order a report lists them.
 OUTCOMES = ("created", "updated", "unchanged", "stale", "invalid")
@@ -133,7 +134,7 @@ def import_employees(
         modified_at_from=export.modified_at_from,
         ignored_columns=export.columns.ignored,
     )
-    asyncio.run(_import(settings, export, errors, options, report, progress, prepare))
+    run(_import(settings, export, errors, options, report, progress, prepare))
     return report
 
 
