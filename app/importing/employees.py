@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +182,8 @@ async def _shared_transaction(session: AsyncSession) -> AsyncIterator[AsyncSessi
 
 Unit = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
+OUTCOME = attrgetter("outcome")
+
 
 @dataclass
 class _InFlight:
@@ -268,7 +271,7 @@ class _Sync:
                 # the later row applies after the earlier, as one batch at a time would.
                 while in_flight and (
                     len(in_flight) >= self.parallel
-                    or any(people & pushing.people for pushing in in_flight)
+                    or not all(people.isdisjoint(pushing.people) for pushing in in_flight)
                 ):
                     await self._take_oldest(in_flight)
                 task = asyncio.create_task(self._push_batch(unit, run_id, batch))
@@ -322,8 +325,9 @@ class _Sync:
 
     def _tally(self, batch: list[Row], results: list[hris.RecordResult]) -> None:
         report = self.report
+        for outcome, count in Counter(map(OUTCOME, results)).items():
+            report.counts[outcome] = report.counts.get(outcome, 0) + count
         for result in results:
-            report.counts[result.outcome] = report.counts.get(result.outcome, 0) + 1
             if result.outcome == "invalid":
                 row = batch[result.index]
                 if EXTRA_CELLS in row.record:

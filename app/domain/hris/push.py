@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 from pydantic import ValidationError
@@ -68,6 +69,10 @@ class RecordResult:
     employee_id: uuid.UUID | None = None
     field: str | None = None
     reason: str | None = None
+
+
+#: The order of a push's results: the order of its records.
+BY_INDEX = attrgetter("index")
 
 
 #: Records per slice of a page (see the module's docstring): small enough that the first
@@ -315,7 +320,8 @@ async def settle_unchanged(
             digests = _fingerprints(raw_records)
         finally:
             found = (await reading).all()
-        stored = {row[0]: row for row in found if row[4] == run.source and row[3] is not None}
+        source = run.source
+        stored = {row[0]: row for row in found if row[4] == source and row[3] is not None}
         unknown = set(wanted).difference(row[0] for row in found)
     else:
         digests = _fingerprints(raw_records)
@@ -441,7 +447,7 @@ async def _attempts(
                     "that makes a cycle in the management chain",
                 )
             continue
-        return sorted([*results, *refused.values()], key=lambda r: r.index), leaving
+        return sorted([*results, *refused.values()], key=BY_INDEX), leaving
     raise Conflict(
         "the push kept colliding with concurrent changes; retry it", rule="concurrent_push"
     )
@@ -556,7 +562,9 @@ class _Writer:
             await self._read(ext_ids, emails, managers)
 
     def _plan_slice(self, valid: list[Parsed]) -> None:
-        plan, run, now = self.plan, self.run, self.now
+        plan, now = self.plan, self.now
+        # The run's attributes read once: an ORM attribute costs a descriptor call each time.
+        source, snapshot = self.run.source, self.run.kind == RunKind.SNAPSHOT
         by_ext, by_email, claimed = self.by_ext, self.by_email, self.claimed
         wiring: list[tuple[dict[str, Any], int, uuid.UUID, uuid.UUID | None]] = []
         arriving = [r.external_id for _, r, _, _ in valid if r.external_id not in by_ext]
@@ -573,13 +581,13 @@ class _Writer:
                 row = owner  # a person added by hand before the first sync: adopt them
             result = RecordResult(index, record.external_id, "invalid")
             self.results.append(result)
-            if row is not None and row["source"] not in (None, run.source):
+            if row is not None and row["source"] not in (None, source):
                 # Two sources can use the same ids for different people: one must never
                 # overwrite (or outdate) the other's person.
                 result.field = "external_id"
                 result.reason = (
                     f"external id {record.external_id} belongs to an employee synced from "
-                    f"{row['source']}, not {run.source}"
+                    f"{row['source']}, not {source}"
                 )
                 continue
             if row is not None:
@@ -590,9 +598,7 @@ class _Writer:
                     result.outcome = "stale"
                     result.reason = f"the stored record is newer ({stored_at.isoformat()})"
                     continue
-                if row["source"] == run.source and digest_matches(
-                    raw, row["source_digest"], digest
-                ):
+                if row["source"] == source and digest_matches(raw, row["source_digest"], digest):
                     result.outcome = "unchanged"
                     if stored_at is None or record.modified_at > stored_at:
                         plan.newer_stamps.append(
@@ -608,7 +614,7 @@ class _Writer:
                 email_key=email_key,
                 external_id=record.external_id,
                 manager_id=None,  # resolved below, once every person of the slice is known
-                source=run.source,
+                source=source,
                 source_modified_at=record.modified_at,
                 source_digest=digest,
                 updated_at=now,
@@ -625,7 +631,7 @@ class _Writer:
                 continue
             result.outcome = "updated"
             plan.touched.add(row["id"])
-            if row["active"] and not desired_active and run.kind == RunKind.SNAPSHOT:
+            if row["active"] and not desired_active and snapshot:
                 # Left, says the snapshot: the run deactivates them when it commits. Until then
                 # the stored termination date stays (the maintenance job would act on a new
                 # one), and no fingerprint: the same record in a later push applies again.

@@ -22,6 +22,7 @@ from app.domain.actors import Actor, Scope
 from app.domain.common import lock_for_update, touch
 from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.hris.push import (
+    BY_INDEX,
     LEFT,
     Leaving,
     PageReport,
@@ -76,7 +77,7 @@ async def _push(
 ) -> tuple[list[RecordResult], Leaving]:
     settled, unsettled = await settle_unchanged(session, run, records)
     applied, leaving = await apply_records(session, actor, run, unsettled)
-    return sorted([*settled, *applied], key=lambda r: r.index), leaving
+    return sorted([*settled, *applied], key=BY_INDEX), leaving
 
 
 def _report(session: AsyncSession, actor: Actor, run: HrisRun, page: PageReport) -> None:
