@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from pydantic import ValidationError
@@ -119,6 +119,8 @@ def external_id_of(raw: object) -> str | None:
 
 #: A record of a push as it came: its position, the record, and its external id if usable.
 Raw = tuple[int, Any, str | None]
+#: A record's external id, read from its ``Raw``.
+KEY = itemgetter(2)
 
 
 def keyed(raw_records: list[Any]) -> list[Raw]:
@@ -299,9 +301,9 @@ async def settle_unchanged(
     are reported unchanged, or stale when older, without being parsed (nor, if they came in
     their source's own form, read into records). The others are left for validation and the
     locked write."""
-    counted = Counter(key for _, _, key in raw_records)
-    wanted = [k for k, n in counted.items() if k is not None and n == 1]
-    stored: dict[str, Any] = {}
+    counted = Counter(map(KEY, raw_records))
+    wanted = [k for k, n in counted.items() if n == 1 and k is not None]
+    stored: dict[str | None, Any] = {}
     unknown: set[str] = set()
     if wanted:
         dialect = session.get_bind().dialect.name
@@ -328,7 +330,7 @@ async def settle_unchanged(
     settled: list[RecordResult] = []
     rest: list[Raw] = []
     for index, raw, key in raw_records:
-        row = stored.get(key) if key is not None else None
+        row = stored.get(key)  # (a record without an external id finds no row)
         if row is None:
             rest.append((index, _fields(raw), key))
             continue
@@ -345,7 +347,7 @@ async def settle_unchanged(
         ):
             rest.append((index, _fields(raw), key))
         elif at == row[2]:
-            settled.append(RecordResult(index, key, "unchanged", employee_id=row[1]))
+            settled.append(RecordResult(index, key, "unchanged", row[1]))
         else:
             settled.append(
                 RecordResult(

@@ -23,6 +23,7 @@ from app.domain.common import lock_for_update, touch
 from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.domain.hris.push import (
     BY_INDEX,
+    KEY,
     LEFT,
     Leaving,
     PageReport,
@@ -195,7 +196,7 @@ async def push_snapshot_page(
         await lock_for_update(session, run)  # SQLite: take the write lock before reading
     raw = keyed(records)
     results, leaving = await _push(session, actor, run, raw)
-    seen = {key for _, _, key in raw if key is not None}
+    seen: set[str] = set(filter(None, map(KEY, raw)))  # (a usable external id is never "")
     remembering = asyncio.ensure_future(_remember(session, run, seen, leaving))
     await asyncio.sleep(0)  # the statement goes out; the page's report is worked out meanwhile
     try:
