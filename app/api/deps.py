@@ -36,7 +36,8 @@ async def require_actor(request: Request) -> Actor:
     cached: Actor | None = getattr(request.state, "actor", None)
     if cached is not None:
         return cached
-    async with get_database(request).session() as session:
+    # Outside any transaction: the request's own unit of work is the endpoint's.
+    async with get_database(request).session(autocommit=True) as session:
         actor = await authenticate(request, session, get_settings_dep(request))
     request.state.actor = actor
     return actor

@@ -324,7 +324,7 @@ class IdempotencyMiddleware:
 
     async def _credential_still_valid(self, scope: Scope, db: Database) -> bool:
         try:
-            async with db.session() as session:
+            async with db.session(autocommit=True) as session:
                 await authenticate(HTTPConnection(scope), session, scope["app"].state.settings)
         except DomainError:
             return False

@@ -114,10 +114,18 @@ class Database:
         self.settings = settings
         self.engine = build_engine(settings)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # The same pool, without transactions: each statement commits on its own.
+        self._autocommit = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
+    async def session(self, *, autocommit: bool = False) -> AsyncIterator[AsyncSession]:
         """A session whose uncommitted work is rolled back when the block ends.
+
+        ``autocommit``: no transaction, each statement commits on its own; for work that needs
+        none (authenticating a request: a read of the token, now and then a write of when it
+        was last used), sparing the round trips of a BEGIN and a COMMIT.
 
         If the server ended the connection after the block's work (a restart, a failover),
         the rollback cannot reach it; the server has already discarded whatever was not
@@ -125,7 +133,7 @@ class Database:
         A request answered from the session's reads must not then fail as it ends, and an
         error raised in the block is not replaced by the failed rollback.
         """
-        session = self.sessionmaker()
+        session = (self._autocommit if autocommit else self.sessionmaker)()
         raised: BaseException | None = None
         try:
             async with session:  # closes even if the awaiting task is cancelled

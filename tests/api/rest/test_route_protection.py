@@ -363,3 +363,19 @@ async def test_public_route_answers_anonymously(
     # with one it redirects (tests/api/auth).
     expected = 404 if endpoint.path.startswith("/auth/") else 200
     assert response.status_code == expected, f"{endpoint}: {response.status_code}"
+
+
+async def test_a_tokens_use_is_recorded_even_when_its_request_fails(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    """Authentication stands apart from the request's own unit of work: the token's last use
+    is kept when what it authenticated is refused and rolled back."""
+    _, token_id, value = await _person_token(db, factory)
+    refused = await client.post(
+        "/api/v1/programs", json={"name": ""}, headers={"Authorization": f"Bearer {value}"}
+    )
+    assert refused.status_code in (403, 422), refused.text
+    async with db.session() as session:
+        used = await session.scalar(select(ApiToken.last_used_at).where(ApiToken.id == token_id))
+    assert used is not None
+    assert utcnow() - used < timedelta(minutes=1)
