@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.queries import driver_connection
 from app.db.types import json_default
 
 
@@ -87,14 +88,7 @@ def _driver_values(
 async def _copy(
     session: AsyncSession, table: Table, columns: list[str], records: list[tuple[Any, ...]]
 ) -> None:
-    connection = await session.connection()
-    driver: asyncpg.Connection | None = (await connection.get_raw_connection()).driver_connection
-    if driver is None:
-        raise RuntimeError("the database connection was closed")
-    if not driver.is_in_transaction():
-        # The transaction begins with the session's first statement: COPY run before it would
-        # commit on its own, whatever became of the session's transaction.
-        await session.execute(text("SELECT 1"))
+    driver = await driver_connection(session)
     try:
         await driver.copy_records_to_table(table.name, records=records, columns=columns)
     except asyncpg.IntegrityConstraintViolationError as exc:

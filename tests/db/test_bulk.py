@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from app.db import bulk
 from app.db.engine import Database
 from app.db.models import Employee
+from app.db.queries import rows_among
 from app.db.types import uuid7
 
 EMPLOYEES = Employee.__table__  # type: ignore[attr-defined]
@@ -104,3 +105,32 @@ async def test_a_manager_who_does_not_exist_is_refused(db: Database) -> None:
         await session.rollback()
 
     assert await _stored(db) == {}
+
+
+async def test_rows_among_reads_the_columns_asked_of_the_keys_found(db: Database) -> None:
+    rows = [_row(1), _row(2), _row(3)]
+    async with db.session() as session:
+        await bulk.insert_rows(session, EMPLOYEES, rows, constants=EMPTY)
+        await session.commit()
+
+    async with db.session() as session:
+        found = await rows_among(
+            session,
+            EMPLOYEES,
+            ("external_id", "id", "source_modified_at"),
+            "external_id",
+            {"EXT3", "EXT1", "NOBODY"},
+        )
+        assert await rows_among(session, EMPLOYEES, ("id",), "external_id", set()) == []
+    assert sorted((row[0], row[1], row[2]) for row in found) == [
+        ("EXT1", rows[0]["id"], NOW),
+        ("EXT3", rows[2]["id"], NOW),
+    ]
+
+
+async def test_rows_among_sees_the_sessions_own_uncommitted_rows(db: Database) -> None:
+    async with db.session() as session:
+        await bulk.insert_rows(session, EMPLOYEES, [_row(1)], constants=EMPTY)
+        found = await rows_among(session, EMPLOYEES, ("email_key",), "external_id", ["EXT1"])
+        await session.rollback()
+    assert [row[0] for row in found] == ["person.1@example.com"]

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import bulk
 from app.db.models import Employee, HrisRun
-from app.db.queries import among
+from app.db.queries import among, rows_among
 from app.db.types import utcnow, uuid7s
 from app.domain import audit, employees
 from app.domain.actors import Actor
@@ -294,6 +294,10 @@ class Unsettled:
     digests: dict[int, str] = field(default_factory=dict)
 
 
+#: What settling a record reads of the stored person with its external id.
+_SETTLE_COLUMNS = ("external_id", "id", "source_modified_at", "source_digest", "source")
+
+
 async def settle_unchanged(
     session: AsyncSession, run: HrisRun, raw_records: list[Raw]
 ) -> tuple[list[RecordResult], Unsettled]:
@@ -306,22 +310,16 @@ async def settle_unchanged(
     stored: dict[str | None, Any] = {}
     unknown: set[str] = set()
     if wanted:
-        dialect = session.get_bind().dialect.name
         # Only the external id in the query: it is the one selective index, and a planner
         # with stale statistics (a table that just grew) would otherwise pick another.
-        stmt = select(
-            EMPLOYEES.c.external_id,
-            EMPLOYEES.c.id,
-            EMPLOYEES.c.source_modified_at,
-            EMPLOYEES.c.source_digest,
-            EMPLOYEES.c.source,
-        ).where(among(EMPLOYEES.c.external_id, wanted, dialect))
-        reading = asyncio.ensure_future(session.execute(stmt))
+        reading = asyncio.ensure_future(
+            rows_among(session, EMPLOYEES, _SETTLE_COLUMNS, "external_id", wanted)
+        )
         await asyncio.sleep(0)  # the query goes out; the fingerprints are taken meanwhile
         try:
             digests = _fingerprints(raw_records)
         finally:
-            found = (await reading).all()
+            found = await reading
         source = run.source
         stored = {row[0]: row for row in found if row[4] == source and row[3] is not None}
         unknown = set(wanted).difference(row[0] for row in found)
@@ -768,6 +766,8 @@ async def _current_rows(
 ) -> list[dict[str, Any]]:
     """The stored people with these external ids or e-mail keys, locked until the push
     commits."""
+    if not ext_ids and not emails:
+        return []  # a page of newcomers (their keys were just found unknown)
     dialect = session.get_bind().dialect.name
     stmt = (
         select(
@@ -800,16 +800,8 @@ async def _current_rows(
 
 
 async def _manager_ids(session: AsyncSession, refs: set[str]) -> dict[str, uuid.UUID]:
-    if not refs:
-        return {}
-    dialect = session.get_bind().dialect.name
-    stmt = select(EMPLOYEES.c.external_id, EMPLOYEES.c.id).where(
-        among(EMPLOYEES.c.external_id, refs, dialect)
-    )
-    found: dict[str, uuid.UUID] = {}
-    for ext, employee_id in (await session.execute(stmt)).all():
-        found[ext] = employee_id
-    return found
+    rows = await rows_among(session, EMPLOYEES, ("external_id", "id"), "external_id", refs)
+    return dict(rows)
 
 
 EMPTY_PROFILE: dict[str, list[str]] = {"skills": [], "interests": [], "languages": []}
