@@ -183,6 +183,7 @@ async def _shared_transaction(session: AsyncSession) -> AsyncIterator[AsyncSessi
 Unit = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 OUTCOME = attrgetter("outcome")
+EXTERNAL_ID = attrgetter("external_id")
 
 
 @dataclass
@@ -194,9 +195,11 @@ class _InFlight:
     task: asyncio.Task[list[hris.RecordResult]]
 
 
-def _people_of(batch: list[Row]) -> set[str | None]:
-    people: set[str | None] = {row.external_id for row in batch}
-    people.update(row.cell("email").lower() for row in batch)
+def _people_of(batch: list[Row], email_at: int | None) -> set[str | None]:
+    """The external ids and e-mail keys a batch names (``email_at``: the e-mail's column)."""
+    people: set[str | None] = set(map(EXTERNAL_ID, batch))
+    if email_at is not None:
+        people.update([r.cells[email_at].strip().lower() for r in batch if email_at < len(r.cells)])
     people.difference_update((None, ""))
     return people
 
@@ -264,9 +267,10 @@ class _Sync:
         """Keep up to ``parallel`` batches in flight, each in its own transaction; take their
         outcomes in the order of the file."""
         in_flight: deque[_InFlight] = deque()
+        email_at = self.export.columns.positions.get("email")
         try:
             for batch in self.export.batches(self.options.batch_size):
-                people = _people_of(batch)
+                people = _people_of(batch, email_at)
                 # A batch naming someone a batch in flight names too waits for that one, so
                 # the later row applies after the earlier, as one batch at a time would.
                 while in_flight and (

@@ -68,14 +68,6 @@ class Row(SourceRecord):
     def fields(self) -> dict[str, object]:
         return self.record
 
-    def cell(self, name: str) -> str:
-        """The field's cell, stripped ("" when the file has no such column or the row is
-        short)."""
-        position = self._export.columns.positions.get(name)
-        if position is None or position >= len(self.cells):
-            return ""
-        return self.cells[position].strip()
-
 
 class EmployeeCsv:
     """An open export, its header mapped onto record fields, read one row at a time."""
