@@ -52,8 +52,15 @@ class Row(SourceRecord):
 
     __slots__ = ("_export", "_record", "cells", "line")
 
-    def __init__(self, line: int, cells: list[str], export: EmployeeCsv) -> None:
-        super().__init__(*export.keys_of(cells))
+    def __init__(
+        self,
+        line: int,
+        cells: list[str],
+        export: EmployeeCsv,
+        keys: tuple[str | None, datetime | None, str | None],
+    ) -> None:
+        """``keys``: what ``EmployeeCsv.keys_of`` reads of the cells."""
+        self.external_id, self.modified_at, self.fingerprint = keys
         self.line = line
         self.cells = cells
         self._export = export
@@ -140,21 +147,17 @@ class EmployeeCsv:
         raise ImportProblem(f"{self.path} is empty: it has no header row")
 
     def _rows(self) -> Iterator[list[str]]:
-        while True:
-            try:
-                cells = next(self._reader)
-            except StopIteration:
-                return
-            except UnicodeDecodeError as exc:
-                raise ImportProblem(
-                    f"{self.path}, line {_first_undecodable_line(self.path)}: not UTF-8 text "
-                    "(save the file as CSV UTF-8)"
-                ) from exc
-            except csv.Error as exc:
-                raise ImportProblem(
-                    f"{self.path}, line {self._reader.line_num + 1}: {exc}"
-                ) from exc
-            yield cells
+        # The reader's faults come from its own iteration: the rows it yields are not read
+        # inside this block (a generator's consumer runs outside it).
+        try:
+            yield from self._reader
+        except UnicodeDecodeError as exc:
+            raise ImportProblem(
+                f"{self.path}, line {_first_undecodable_line(self.path)}: not UTF-8 text "
+                "(save the file as CSV UTF-8)"
+            ) from exc
+        except csv.Error as exc:
+            raise ImportProblem(f"{self.path}, line {self._reader.line_num + 1}: {exc}") from exc
 
     def keys_of(self, cells: list[str]) -> tuple[str | None, datetime | None, str | None]:
         """What a push reads of a row before its record: the external id, the time and the
@@ -194,12 +197,13 @@ class EmployeeCsv:
 
     def rows(self) -> Iterator[Row]:
         """The data rows, blank ones skipped, each with the line it starts on."""
-        line = self._reader.line_num + 1
+        reader, keys_of = self._reader, self.keys_of
+        line = reader.line_num + 1
         for cells in self._rows():
-            start, line = line, self._reader.line_num + 1
+            start, line = line, reader.line_num + 1
             if not (cells and cells[0].strip()) and not "".join(cells).strip():
                 continue  # a blank row
-            yield Row(start, cells, self)
+            yield Row(start, cells, self, keys_of(cells))
 
     def batches(self, size: int) -> Iterator[list[Row]]:
         """The data rows in lists of at most ``size``."""
