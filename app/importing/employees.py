@@ -182,7 +182,6 @@ async def _shared_transaction(session: AsyncSession) -> AsyncIterator[AsyncSessi
 
 Unit = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
-OUTCOME = attrgetter("outcome")
 EXTERNAL_ID = attrgetter("external_id")
 
 
@@ -329,9 +328,10 @@ class _Sync:
 
     def _tally(self, batch: list[Row], results: list[hris.RecordResult]) -> None:
         report = self.report
-        for outcome, count in Counter(map(OUTCOME, results)).items():
+        counts = Counter(map(hris.OUTCOME, results))
+        for outcome, count in counts.items():
             report.counts[outcome] = report.counts.get(outcome, 0) + count
-        for result in results:
+        for result in results if "invalid" in counts else ():
             if result.outcome == "invalid":
                 row = batch[result.index]
                 if EXTRA_CELLS in row.record:

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
+from itertools import islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -238,13 +239,8 @@ class EmployeeCsv:
 
     def batches(self, size: int) -> Iterator[list[Row]]:
         """The data rows in lists of at most ``size``."""
-        batch: list[Row] = []
-        for row in self.rows():
-            batch.append(row)
-            if len(batch) == size:
-                yield batch
-                batch = []
-        if batch:
+        rows = self.rows()
+        while batch := list(islice(rows, size)):
             yield batch
 
 

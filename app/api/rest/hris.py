@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Annotated, Any, Self
@@ -168,9 +169,7 @@ class HrisRunOut(HrisRunSummary):
 def _push_out(run_id: uuid.UUID, results: list[service.RecordResult]) -> Response:
     """The push's answer, written directly: a thousand results would otherwise be validated
     twice on the way out (the shape is ``PushOut``, which the OpenAPI document declares)."""
-    counts: dict[str, int] = {}
-    for result in results:
-        counts[result.outcome] = counts.get(result.outcome, 0) + 1
+    counts = dict(Counter(map(service.OUTCOME, results)))
     # orjson writes each result (a dataclass) as an object of its fields, in their order:
     # index, external_id, outcome, employee_id, field, reason (ids the driver read come as its
     # own UUID subclass, which the fallback writes).

@@ -4,7 +4,7 @@ One employee directory sits behind every way in (the bulk API, CSV import, SCIM)
 owns the bulk writes and the sync runs that report on them.
 """
 
-from app.domain.hris.push import RecordResult, RunKind, link_pending_managers
+from app.domain.hris.push import OUTCOME, RecordResult, RunKind, link_pending_managers
 from app.domain.hris.records import MAX_RECORDS, HrisRecord
 from app.domain.hris.runs import (
     RunStatus,
@@ -21,6 +21,7 @@ from app.domain.hris.runs import (
 
 __all__ = [
     "MAX_RECORDS",
+    "OUTCOME",
     "HrisRecord",
     "RecordResult",
     "RunKind",

@@ -906,6 +906,12 @@ async def _cycles(session: AsyncSession, changed: list[uuid.UUID]) -> set[uuid.U
     return set((await session.execute(stmt)).scalars().all())
 
 
+#: A record's outcome, read from its result.
+OUTCOME = attrgetter("outcome")
+#: Outcomes a page's report counts without listing (the rest name people or problems).
+_QUIET = frozenset({"unchanged", "stale"})
+
+
 @dataclass
 class PageReport:
     """What a page adds to its run's report and audit entry, worked out from its results
@@ -918,12 +924,13 @@ class PageReport:
 
 
 def summarise(results: list[RecordResult], *, max_errors: int = 1000) -> PageReport:
-    counts: dict[str, int] = {}
+    counts = dict(Counter(map(OUTCOME, results)))
     errors: list[dict[str, Any]] = []
     changed: dict[str, list[str]] = {"created": [], "updated": []}
+    if counts.keys() <= _QUIET:
+        return PageReport(len(results), counts, errors, changed)  # nothing to list
     for result in results:
         outcome = result.outcome
-        counts[outcome] = counts.get(outcome, 0) + 1
         if outcome == "invalid":
             if len(errors) < max_errors:
                 errors.append(
