@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.db import bulk
 from app.db.engine import Database
 from app.db.models import Employee
 from app.db.queries import rows_among
 from app.db.types import uuid7
+from tests.conftest import TEST_DATABASE
 
 EMPLOYEES = Employee.__table__  # type: ignore[attr-defined]
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
@@ -134,3 +135,21 @@ async def test_rows_among_sees_the_sessions_own_uncommitted_rows(db: Database) -
         found = await rows_among(session, EMPLOYEES, ("email_key",), "external_id", ["EXT1"])
         await session.rollback()
     assert [row[0] for row in found] == ["person.1@example.com"]
+
+
+if TEST_DATABASE == "postgresql":  # the check below is PostgreSQL's own
+
+    @pytest.mark.postgres_only
+    async def test_a_value_its_column_cannot_hold_is_a_database_error(db: Database) -> None:
+        # PostgreSQL checks a column's length (SQLite stores any text): COPY's refusal surfaces as
+        # the same DBAPIError a statement's would, and nothing of the rows is kept.
+        async with db.session() as session:
+            with pytest.raises(DBAPIError):
+                await bulk.insert_rows(
+                    session,
+                    EMPLOYEES,
+                    [_row(1), {**_row(2), "external_id": "x" * 300}],
+                    constants=EMPTY,
+                )
+            await session.rollback()
+        assert await _stored(db) == {}
