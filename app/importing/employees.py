@@ -328,17 +328,15 @@ class _Sync:
 
     def _tally(self, batch: list[Row], results: list[hris.RecordResult]) -> None:
         report = self.report
-        counts = Counter(map(hris.OUTCOME, results))
-        for outcome, count in counts.items():
+        for outcome, count in Counter(map(hris.OUTCOME, results)).items():
             report.counts[outcome] = report.counts.get(outcome, 0) + count
-        for result in results if "invalid" in counts else ():
-            if result.outcome == "invalid":
-                row = batch[result.index]
-                if EXTRA_CELLS in row.record:
-                    where, reason = None, extra_cells_reason(row, len(self.export.header))
-                else:
-                    where, reason = result.field, result.reason or "invalid"
-                self.errors.write(row, result.external_id, where, reason)
+        for result in [r for r in results if r.outcome == "invalid"]:
+            row = batch[result.index]
+            if EXTRA_CELLS in row.record:
+                where, reason = None, extra_cells_reason(row, len(self.export.header))
+            else:
+                where, reason = result.field, result.reason or "invalid"
+            self.errors.write(row, result.external_id, where, reason)
         self.errors.flush()
         report.rows += len(batch)
         report.batches += 1
