@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
@@ -69,7 +70,12 @@ async def insert_rows(
         return
     names = _columns(rows)
     shared = _driver_values(session, table, constants)
-    records = [(*row.values(), *shared) for row in rows]
+    # Each row's values read by name (COPY takes them by position), in C.
+    pick = itemgetter(*names)
+    if len(names) == 1:
+        records = [(pick(row), *shared) for row in rows]
+    else:
+        records = [(*pick(row), *shared) for row in rows]
     await _copy(session, table, [*names, *constants], records)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.db import bulk
 from app.db.engine import Database
-from app.db.models import Employee
+from app.db.models import Employee, HrisRun
 from app.db.queries import rows_among
 from app.db.types import uuid7
 from tests.conftest import TEST_DATABASE
@@ -153,3 +153,44 @@ if TEST_DATABASE == "postgresql":  # the check below is PostgreSQL's own
                 )
             await session.rollback()
         assert await _stored(db) == {}
+
+
+async def test_rows_may_give_their_columns_in_any_order(db: Database) -> None:
+    first = _row(1)
+    second = dict(reversed(list(_row(2).items())))
+    async with db.session() as session:
+        await bulk.insert_rows(session, EMPLOYEES, [first, second], constants=EMPTY)
+        await session.commit()
+
+    stored = await _stored(db)
+    assert (stored["EXT2"].email, stored["EXT2"].given_name) == ("Person.2@Example.com", "Given2")
+
+
+async def test_a_single_column_of_rows_is_written(db: Database) -> None:
+    async with db.session() as session:
+        await bulk.insert_rows(session, EMPLOYEES, [_row(1)], constants=EMPTY)
+        await session.commit()
+    runs = HrisRun.__table__  # type: ignore[attr-defined]
+    async with db.session() as session:
+        await bulk.insert_rows(
+            session,
+            runs,
+            [{"id": uuid7()}],
+            constants={
+                "created_at": NOW,
+                "updated_at": NOW,
+                "version": 1,
+                "source": "workday",
+                "kind": "delta",
+                "status": "committed",
+                "pushed_by": "test",
+                "pages": 0,
+                "records": 0,
+                "counts": {},
+                "error_count": 0,
+                "errors": [],
+                "deactivated": 0,
+            },
+        )
+        await session.commit()
+        assert await session.scalar(select(runs.c.pushed_by)) == "test"
