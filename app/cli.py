@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from app.config import ConfigurationError, Settings, check_settings, get_settings
 from app.domain.errors import DomainError
+from app.heap import resume_collection, settle_startup_heap
 from app.importing.columns import REQUIRED_COLUMNS, describe_columns
 
 if TYPE_CHECKING:
@@ -51,6 +52,16 @@ cli = typer.Typer(
     help="Revmentor: reverse-mentoring programs, as a service.",
     no_args_is_help=True,
 )
+
+
+@cli.callback()
+def _started(ctx: typer.Context) -> None:
+    # The cycle collector was paused while the program loaded (``app.command``): it is back
+    # on as a command starts, except for an import, which loads more first.
+    if ctx.invoked_subcommand != "import":
+        resume_collection()
+
+
 token_cli = typer.Typer(help="Issue and revoke API tokens.", no_args_is_help=True)
 cli.add_typer(token_cli, name="token")
 import_cli = typer.Typer(help="Import records from files.", no_args_is_help=True)
@@ -411,7 +422,6 @@ def import_employees(
     """Import employee records from an HRIS's CSV export, as the bulk HRIS API would."""
     from rich.console import Console
 
-    from app.heap import settle_startup_heap
     from app.importing.employees import ImportOptions, check_source
     from app.importing.employees import import_employees as run_import
     from app.importing.export import ImportProblem, open_errors, open_export

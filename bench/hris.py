@@ -219,7 +219,7 @@ def peak():
         kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
     sys.stderr.write(f"\\nPEAK_MIB {int(kib) / 1024}\\n")
 atexit.register(peak)
-from app.cli import main
+from app.command import main
 sys.argv = ["revmentor", *sys.argv[1:]]
 main()
 """
