@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 from app.config import ConfigurationError, Settings, check_settings, get_settings
 from app.domain.errors import DomainError
 from app.heap import resume_collection, settle_startup_heap
+from app.importing import DEFAULT_BATCH, MAX_BATCH
 from app.importing.columns import REQUIRED_COLUMNS, describe_columns
 
 if TYPE_CHECKING:
@@ -407,8 +408,8 @@ def import_employees(
         ),
     ] = None,
     batch_size: Annotated[
-        int, typer.Option(min=1, max=1000, help="Rows per push and transaction.")
-    ] = 1000,
+        int, typer.Option(min=1, max=MAX_BATCH, help="Rows per push and transaction.")
+    ] = DEFAULT_BATCH,
     parallel: Annotated[
         int | None,
         typer.Option(

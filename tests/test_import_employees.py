@@ -729,7 +729,7 @@ def test_a_database_that_fails_half_way_is_reported_with_how_far_the_import_got(
     monkeypatch.setattr(hris, "push_delta", push_then_lose_the_server)
     file = write_csv(tmp_path / "people.csv", HEADER, people(*range(1500)))
 
-    result = import_file(file, "--parallel", "1")
+    result = import_file(file, "--parallel", "1", "--batch-size", "1000")
 
     assert result.exit_code == EXIT_IMPORT_FAILED
     assert (
@@ -775,24 +775,38 @@ def test_a_byte_order_mark_is_not_part_of_the_first_column(
     assert set(employees(database_url)) == {"E1"}
 
 
-def test_a_large_file_streams_through_in_batches_of_at_most_1000(
+def test_a_large_file_streams_through_in_batches_of_2500_rows(
     database_url: str, tmp_path: Path
 ) -> None:
-    file = write_csv(tmp_path / "big.csv", HEADER, people(*range(5000)))
+    file = write_csv(tmp_path / "big.csv", HEADER, people(*range(6000)))
 
     result = import_file(file)
 
     assert result.exit_code == 0, result.output
-    assert outcomes(result)["created"] == 5000
-    assert "batches: 5" in result.stdout
+    assert outcomes(result)["created"] == 6000
+    assert "batches: 3" in result.stdout
     delta_runs = runs(database_url)
-    # One delta run (one push, one transaction) per batch: never more than 1,000 rows held.
-    assert [(r.kind, r.status, r.records) for r in delta_runs] == [("delta", "committed", 1000)] * 5
+    # One delta run (one push, one transaction) per batch: never more than 2,500 rows held.
+    records = [(r.kind, r.status, r.records) for r in delta_runs]
+    assert records == [("delta", "committed", 2500)] * 2 + [("delta", "committed", 1000)]
 
     async def count(session: AsyncSession) -> Any:
         return await session.scalar(select(func.count()).select_from(Employee))
 
-    assert in_database(database_url, count) == 5000
+    assert in_database(database_url, count) == 6000
+
+
+@pytest.mark.parametrize("size", ["0", "10001"])
+def test_a_batch_size_out_of_bounds_is_refused(
+    database_url: str, tmp_path: Path, size: str
+) -> None:
+    file = write_csv(tmp_path / "people.csv", HEADER, people(1))
+
+    result = import_file(file, "--batch-size", size)
+
+    assert result.exit_code == 2
+    assert "--batch-size" in result.stderr
+    assert not schema_exists(database_url)  # refused before the database was touched
 
 
 if TEST_DATABASE == "postgresql":

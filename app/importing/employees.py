@@ -29,6 +29,7 @@ from app.domain import hris
 from app.domain.actors import Actor
 from app.domain.errors import DomainError
 from app.domain.hris.records import SourceName
+from app.importing import DEFAULT_BATCH
 from app.importing.export import (
     EXTRA_CELLS,
     EmployeeCsv,
@@ -50,7 +51,7 @@ class ImportOptions:
     source: str = "csv"
     dry_run: bool = False
     snapshot: bool = False
-    batch_size: int = hris.MAX_RECORDS
+    batch_size: int = DEFAULT_BATCH
     #: Batches in flight at once (PostgreSQL; a dry run, in one transaction, pushes one).
     parallel: int = 1
 
@@ -316,13 +317,14 @@ class _Sync:
         # The rows as they are: the push reads a row's record only if its fingerprint is
         # not the one stored.
         records: list[Any] = list(batch)
+        limit = self.options.batch_size
         if run_id is None:
             _run, results = await hris.push_delta(
-                session, self.actor, source=self.report.source, records=records
+                session, self.actor, source=self.report.source, records=records, max_records=limit
             )
         else:
             _run, results = await hris.push_snapshot_page(
-                session, self.actor, run_id, records=records
+                session, self.actor, run_id, records=records, max_records=limit
             )
         return results
 

@@ -191,22 +191,6 @@ class EmployeeCsv:
                 self.line_num += 1
             yield line
 
-    def keys_of(self, cells: list[str]) -> tuple[str | None, datetime | None, str | None]:
-        """What a push reads of a row before its record: the external id, the time and the
-        fingerprint (see ``ColumnMap.fingerprint``)."""
-        external_id, at, width = self._keys
-        count = len(cells)
-        ext = cells[external_id].strip() if external_id < count else ""
-        if self.default_modified_at is not None:
-            modified_at: object = self.default_modified_at  # the file has no such column
-        else:
-            modified_at = timestamp(cells[at].strip()) if 0 <= at < count else None
-        return (
-            ext if ext and len(ext) <= 255 else None,
-            modified_at if isinstance(modified_at, datetime) else None,
-            self.columns.fingerprint(cells, width),
-        )
-
     @cached_property
     def _keys(self) -> tuple[int, int, int]:
         positions = self.columns.positions
@@ -228,14 +212,33 @@ class EmployeeCsv:
         return record
 
     def rows(self) -> Iterator[Row]:
-        """The data rows, blank ones skipped, each with the line it starts on."""
-        keys_of = self.keys_of
+        """The data rows, blank ones skipped, each with the line it starts on, and what a push
+        reads of a row before its record: the external id, the time and the fingerprint (see
+        ``ColumnMap.fingerprint``)."""
+        external_id, at, width = self._keys
+        fingerprint = self.columns.fingerprint
+        file_time = self.default_modified_at  # for every row, if the file has no such column
         line = self.line_num + 1
         for cells in self._rows():
             start, line = line, self.line_num + 1
-            if not (cells and cells[0].strip()) and not "".join(cells).strip():
+            count = len(cells)
+            ext = cells[external_id].strip() if external_id < count else ""
+            if not ext and not (cells and cells[0].strip()) and not "".join(cells).strip():
                 continue  # a blank row
-            yield Row(start, cells, self, keys_of(cells))
+            if file_time is not None:
+                modified_at: object = file_time
+            else:
+                modified_at = timestamp(cells[at].strip()) if 0 <= at < count else None
+            yield Row(
+                start,
+                cells,
+                self,
+                (
+                    ext if ext and len(ext) <= 255 else None,
+                    modified_at if isinstance(modified_at, datetime) else None,
+                    fingerprint(cells, width),
+                ),
+            )
 
     def batches(self, size: int) -> Iterator[list[Row]]:
         """The data rows in lists of at most ``size``."""

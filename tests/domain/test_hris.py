@@ -13,15 +13,19 @@ from app.db.engine import Database
 from app.db.models import Employee, HrisRun
 from app.domain import hris
 from app.domain.actors import Actor, Scope
-from app.domain.errors import Forbidden
+from app.domain.errors import Forbidden, InvalidInput
 from tests.api.rest.test_hris_push import record
 from tests.domain.support import SYSTEM, actor_for, audit_trail, reload, service
 from tests.factories import Factory
 
 
-async def delta(db: Database, actor: Actor, records: list[Any], source: str = "workday") -> Any:
+async def delta(
+    db: Database, actor: Actor, records: list[Any], source: str = "workday", **options: Any
+) -> Any:
     async with db.session() as session:
-        run, results = await hris.push_delta(session, actor, source=source, records=records)
+        run, results = await hris.push_delta(
+            session, actor, source=source, records=records, **options
+        )
         await session.commit()
         return run, results
 
@@ -147,3 +151,20 @@ async def employee_with(db: Database, external_id: str) -> Employee:
         )
         assert found is not None
         return found
+
+
+async def test_a_push_carries_the_apis_thousand_records_unless_its_caller_allows_more(
+    db: Database,
+) -> None:
+    sync = service(Scope.HRIS_WRITE)
+    many = people(1001)
+    async with db.session() as session:
+        with pytest.raises(InvalidInput, match="at most 1000 records, this one has 1001"):
+            await hris.push_delta(session, sync, source="workday", records=many)
+        run = await hris.open_snapshot(session, sync, source="workday")
+        with pytest.raises(InvalidInput, match="at most 1000 records"):
+            await hris.push_snapshot_page(session, sync, run.id, records=many)
+
+    # The CSV import pushes larger batches: it says how large.
+    _, results = await delta(db, sync, many, max_records=2500)
+    assert [r.outcome for r in results] == ["created"] * 1001

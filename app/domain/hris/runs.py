@@ -64,10 +64,10 @@ def pusher(actor: Actor) -> str:
     return f"employee {actor.employee_id}"
 
 
-def _check_size(records: list[Any]) -> None:
-    if len(records) > MAX_RECORDS:
+def _check_size(records: list[Any], limit: int) -> None:
+    if len(records) > limit:
         raise InvalidInput(
-            f"a push carries at most {MAX_RECORDS} records, this one has {len(records)}",
+            f"a push carries at most {limit} records, this one has {len(records)}",
             field="records",
             rule="max_records",
         )
@@ -87,12 +87,18 @@ def _report(session: AsyncSession, actor: Actor, run: HrisRun, page: PageReport)
 
 
 async def push_delta(
-    session: AsyncSession, actor: Actor, *, source: str, records: list[Any]
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    source: str,
+    records: list[Any],
+    max_records: int = MAX_RECORDS,
 ) -> tuple[HrisRun, list[RecordResult]]:
     """Upsert up to 1,000 records by external id; each is validated and reported on its own,
-    and the valid ones are kept. The push is recorded as a finished delta run."""
+    and the valid ones are kept. The push is recorded as a finished delta run. (``max_records``:
+    the API's limit; the CSV import pushes larger batches.)"""
     _require_hris(actor)
-    _check_size(records)
+    _check_size(records, max_records)
     run = _new_run(actor, source=source, kind=RunKind.DELTA)
     run.status = RunStatus.COMMITTED.value
     session.add(run)
@@ -184,13 +190,18 @@ async def _locked_run(
 
 
 async def push_snapshot_page(
-    session: AsyncSession, actor: Actor, run_id: uuid.UUID, *, records: list[Any]
+    session: AsyncSession,
+    actor: Actor,
+    run_id: uuid.UUID,
+    *,
+    records: list[Any],
+    max_records: int = MAX_RECORDS,
 ) -> tuple[HrisRun, list[RecordResult]]:
     """Push one page of an open snapshot run. Its records apply now, like a delta push, but
     nobody is deactivated before the run commits: neither the people the snapshot leaves out
-    nor those whose records say they left."""
+    nor those whose records say they left. (``max_records`` as for ``push_delta``.)"""
     _require_hris(actor)
-    _check_size(records)
+    _check_size(records, max_records)
     run = await _run_in(session, run_id, RunStatus.OPEN)
     if session.get_bind().dialect.name == "sqlite":
         await lock_for_update(session, run)  # SQLite: take the write lock before reading
