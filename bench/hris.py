@@ -227,7 +227,7 @@ main()
 
 def import_csv(url: str, path: Path, *, snapshot: bool = True) -> Leg:
     """Run ``revmentor import employees --snapshot`` as its own process (with its defaults:
-    four batches in flight on PostgreSQL, one on SQLite); time and peak RSS."""
+    batches of 2,500 rows, four in flight on PostgreSQL, one on SQLite); time and peak RSS."""
     command = [sys.executable, "-c", MEASURED_CLI, "import", "employees", str(path)]
     command += ["--snapshot", "--source", "workday"] if snapshot else ["--source", "workday"]
     env = {**os.environ, "REVMENTOR_DATABASE_URL": url, "REVMENTOR_LOG_LEVEL": "WARNING"}
