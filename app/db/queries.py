@@ -80,18 +80,20 @@ async def rows_among(
         )
         return (await session.execute(stmt)).all()
     driver = await driver_connection(session)
-    # The keys go as one JSON text: the driver encodes a list as an array value by value,
-    # which costs more than the query's own work on the server.
-    keys = orjson.dumps(list(values)).decode()  # (UUIDs as their text)
-    return await driver.fetch(_rows_among_sql(table, tuple(columns), key), keys)
+    return await driver.fetch(_rows_among_sql(table, tuple(columns), key), list(values))
 
 
 @lru_cache(maxsize=32)
 def _rows_among_sql(table: Table, columns: tuple[str, ...], key: str) -> str:
-    cast = table.c[key].type.compile(dialect=postgresql.dialect())  # type: ignore[no-untyped-call]
+    # The keys go as an array, never as JSON unpacked by the server: the driver's statements
+    # are prepared, and PostgreSQL may plan one once for good. An array parameter of unknown
+    # length is taken for a few keys, so that plan reads them through the index; a JSON
+    # document is taken for a hundred, and a plan made while the table was small (the first
+    # pages of a first sync) scans it, as it grows, for every page after.
+    array = ARRAY(table.c[key].type).compile(dialect=postgresql.dialect())  # type: ignore[no-untyped-call]
     return (
         f"SELECT {', '.join(columns)} FROM {table.name} "  # noqa: S608 - names from metadata
-        f"WHERE {key} IN (SELECT jsonb_array_elements_text($1::jsonb)::{cast})"
+        f"WHERE {key} IN (SELECT unnest($1::{array}))"
     )
 
 
@@ -117,7 +119,11 @@ async def compare_fingerprints(
     if not entries:
         return []
     driver = await driver_connection(session)
-    return await driver.fetch(_compare_sql(table), orjson.dumps(entries).decode(), source)
+    # The keys as an array (see ``_rows_among_sql``), the rest beside them as one JSON text,
+    # which costs a fraction of arrays of fingerprints and times to send.
+    keys = [key for _, key, _, _ in entries]
+    rest = orjson.dumps([(position, digest, at) for position, _, digest, at in entries])
+    return await driver.fetch(_compare_sql(table), keys, rest.decode(), source)
 
 
 #: A pushed record to compare: position, key, fingerprint, time (aware).
@@ -126,8 +132,9 @@ Fingerprinted = tuple[int, str, str, datetime | None]
 
 @lru_cache(maxsize=4)
 def _compare_sql(table: Table) -> str:
+    array = ARRAY(table.c.external_id.type).compile(dialect=postgresql.dialect())  # type: ignore[no-untyped-call]
     verdict = (
-        "CASE WHEN t.source IS DISTINCT FROM $2 OR t.source_digest IS NULL "
+        "CASE WHEN t.source IS DISTINCT FROM $3 OR t.source_digest IS NULL "
         "OR t.source_modified_at IS NULL "
         "OR p.at IS NULL OR p.at > t.source_modified_at "
         f"THEN '{CHECK}' "
@@ -138,10 +145,16 @@ def _compare_sql(table: Table) -> str:
         f"SELECT p.position, t.id, v.verdict, "  # noqa: S608 - names from metadata
         f"CASE WHEN v.verdict IN ('{OLDER}', '{OTHER}') THEN t.source_modified_at END, "
         f"CASE WHEN v.verdict = '{OTHER}' THEN t.source_digest END "
-        "FROM (SELECT (e->>0)::int AS position, e->>1 AS key, e->>2 AS fingerprint, "
+        f"FROM {table.name} AS t "
+        "JOIN (SELECT k.key, (e->>0)::int AS position, e->>1 AS fingerprint, "
+        "(e->>2)::timestamptz AS at "
+        f"FROM unnest($1::{array}) WITH ORDINALITY AS k(key, n) "
+        "CROSS JOIN LATERAL (SELECT $2::jsonb -> (k.n - 1)::int AS e) AS entry "
         # (OFFSET 0 keeps the entries a subquery, each read once: flattened into the join,
         # every use of a value would take it out of the JSON again)
-        "(e->>3)::timestamptz AS at FROM jsonb_array_elements($1::jsonb) AS e OFFSET 0) AS p "
-        f"JOIN {table.name} AS t ON t.external_id = p.key "
-        f"CROSS JOIN LATERAL (SELECT {verdict} AS verdict) AS v"
+        "OFFSET 0) AS p ON p.key = t.external_id "
+        f"CROSS JOIN LATERAL (SELECT {verdict} AS verdict) AS v "
+        # The rows are found as ``rows_among`` finds them (see there): through the index,
+        # whatever the table's statistics say of its size.
+        f"WHERE t.external_id IN (SELECT unnest($1::{array}))"
     )
