@@ -116,6 +116,9 @@ def external_id_of(raw: object) -> str | None:
     """
     if isinstance(raw, dict):
         value = raw.get("external_id")
+        if type(value) is str:  # (nearly always)
+            value = value.strip()
+            return value if value and len(value) <= 255 else None
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if isinstance(value, str):
@@ -158,7 +161,9 @@ def _fingerprints(raw_records: list[Raw]) -> dict[int, str]:
     (``keyed`` has read every form without a fingerprint)."""
     digests: dict[int, str] = {}
     for index, raw, _ in raw_records:
-        if isinstance(raw, SourceRecord):
+        if type(raw) is dict:
+            digests[index] = digest_of(raw)
+        elif isinstance(raw, SourceRecord):
             if raw.fingerprint is not None:
                 digests[index] = raw.fingerprint
         elif isinstance(raw, dict):
@@ -359,8 +364,10 @@ async def settle_unchanged(
             or (row[3] != digest and not digest_matches(_fields(raw), row[3], digest))
         ):
             rest.append((index, _fields(raw), key))
+        elif at == row[2]:
+            settled.append(RecordResult(index, key, "unchanged", row[1]))
         else:
-            settled.append(_settled(index, key, row[1], at, row[2]))
+            settled.append(_stale(index, key, row[1], row[2]))
     return settled, Unsettled(rest, unknown, digests)
 
 
@@ -395,18 +402,19 @@ async def _settle_in_database(
             settled.append(RecordResult(index, key, "unchanged", row[1]))
         elif row[2] == OLDER or digest_matches(raw.fields(), row[4], raw.fingerprint):
             # (OTHER: a fingerprint of another scheme, which the record may still match)
-            settled.append(_settled(index, key, row[1], raw.modified_at, row[3]))
+            if raw.modified_at == row[3]:
+                settled.append(RecordResult(index, key, "unchanged", row[1]))
+            else:
+                settled.append(_stale(index, key, row[1], row[3]))
         else:
             rest.append((index, raw.fields(), key))
     return settled, Unsettled(rest, unknown, digests)
 
 
-def _settled(
-    index: int, key: str | None, employee_id: uuid.UUID, at: datetime, stored_at: datetime
+def _stale(
+    index: int, key: str | None, employee_id: uuid.UUID, stored_at: datetime
 ) -> RecordResult:
-    """An unchanged record's result: ``unchanged`` at the stored time, else ``stale``."""
-    if at == stored_at:
-        return RecordResult(index, key, "unchanged", employee_id)
+    """The result of a record that says what is stored, as of an older time."""
     return RecordResult(
         index,
         key,
