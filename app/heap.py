@@ -29,7 +29,7 @@ def pause_collection() -> None:
 
 
 def resume_collection() -> None:
-    """Turn the collector back on after ``pause_collection``, with its usual thresholds."""
+    """Turn the collector back on after ``pause_collection``."""
     gc.enable()
 
 
