@@ -10,7 +10,6 @@ import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cached_property
 from itertools import islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -58,10 +57,11 @@ class Row(SourceRecord):
         line: int,
         cells: list[str],
         export: EmployeeCsv,
-        keys: tuple[str | None, datetime | None, str | None],
+        external_id: str | None,
+        modified_at: datetime | None,
+        fingerprint: str | None,
     ) -> None:
-        """``keys``: what ``EmployeeCsv.keys_of`` reads of the cells."""
-        self.external_id, self.modified_at, self.fingerprint = keys
+        self.external_id, self.modified_at, self.fingerprint = external_id, modified_at, fingerprint
         self.line = line
         self.cells = cells
         self._export = export
@@ -191,11 +191,6 @@ class EmployeeCsv:
                 self.line_num += 1
             yield line
 
-    @cached_property
-    def _keys(self) -> tuple[int, int, int]:
-        positions = self.columns.positions
-        return positions["external_id"], positions.get("modified_at", -1), len(self.header)
-
     def record_of(self, cells: list[str]) -> dict[str, object]:
         """The record a row's cells make."""
         record = self.columns.record(cells)
@@ -215,7 +210,8 @@ class EmployeeCsv:
         """The data rows, blank ones skipped, each with the line it starts on, and what a push
         reads of a row before its record: the external id, the time and the fingerprint (see
         ``ColumnMap.fingerprint``)."""
-        external_id, at, width = self._keys
+        positions, width = self.columns.positions, len(self.header)
+        external_id, at = positions["external_id"], positions.get("modified_at", -1)
         fingerprint = self.columns.fingerprint
         file_time = self.default_modified_at  # for every row, if the file has no such column
         line = self.line_num + 1
@@ -233,11 +229,9 @@ class EmployeeCsv:
                 start,
                 cells,
                 self,
-                (
-                    ext if ext and len(ext) <= 255 else None,
-                    modified_at if isinstance(modified_at, datetime) else None,
-                    fingerprint(cells, width),
-                ),
+                ext if ext and len(ext) <= 255 else None,
+                modified_at if isinstance(modified_at, datetime) else None,
+                fingerprint(cells, width),
             )
 
     def batches(self, size: int) -> Iterator[list[Row]]:
